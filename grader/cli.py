@@ -1,0 +1,235 @@
+"""`python -m grader`: release, check, autograde and bench, built on nbgrader's own commands."""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import course
+from .nbgrader_run import NbgraderFailed, nbgrader
+from .submissions import collect, unpack
+
+STATUS_MARK = {"passed": "ok", "failed": "FAIL", "needs_review": "REVIEW"}
+
+
+def _print_table(rows, headers):
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    fmt = "  ".join("{:<%d}" % w for w in widths)
+    print(fmt.format(*headers))
+    print(fmt.format(*("-" * w for w in widths)))
+    for row in rows:
+        print(fmt.format(*row))
+
+
+# -- release ------------------------------------------------------------------------------------
+def release(assignments=None, into: Path | None = None, work: Path | None = None) -> list[Path]:
+    """Regenerate the student release from solutions/ with nbgrader generate_assignment."""
+    out = []
+    for a in assignments or course.assignments():
+        args = ["generate_assignment", a, "--force"]
+        if into is not None:
+            args.append(f"--CourseDirectory.release_directory={into}")
+        nbgrader(*args, work=work)
+        out.append((into or course.NOTEBOOKS) / a / course.source_notebook(a).name)
+    return out
+
+
+def cmd_release(args):
+    for path in release(args.assignment or None):
+        print(f"released {path.relative_to(course.REPO) if path.is_relative_to(course.REPO) else path}")
+    return 0
+
+
+# -- check (self-grading through the same nbgrader autograde as the instructor's) ---------------
+def assignment_of(path: Path) -> str:
+    for a in course.assignments():
+        if course.source_notebook(a).name == path.name:
+            return a
+    raise SystemExit(f"{path}: not a notebook of this course (expected one of: "
+                     + ", ".join(course.source_notebook(a).name for a in course.assignments()) + ")")
+
+
+def grade_one(path: Path, seed=None, extra=()) -> dict:
+    """Autograde one notebook in a throwaway course work folder; return its report."""
+    assignment = assignment_of(path)
+    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
+        work = Path(tmp)
+        release([assignment], into=work / "release", work=work)
+        dest = work / "submitted" / "self" / assignment
+        dest.mkdir(parents=True)
+        shutil.copy(path, dest / path.name)
+        args = ["autograde", assignment, "--student=self", "--force", *extra]
+        if seed is not None:
+            args.append(f"--GradeWithHiddenChecks.seed={seed}")
+        proc = nbgrader(*args, work=work, check=False)
+        report_file = work / "reports" / assignment / "self.json"
+        if not report_file.is_file():
+            raise NbgraderFailed("autograde", proc)
+        return json.loads(report_file.read_text())
+
+
+def print_report(report, path):
+    print(f"\n{path}  (assignment {report['assignment']}, seed {report['seed']}, "
+          f"sandbox {report['sandbox']}, {report['seconds']:.1f} s)")
+    rows = []
+    for p in report["parts"]:
+        failed = [c for c in p["checks"] if not c["passed"]]
+        hint = p["reason"] or (failed[0]["message"] if failed else "")
+        if p["status"] != "passed":
+            hint = (hint + " -> run the visible checks of this part's test cell").strip()
+        rows.append((p["part"], f"{p['score']:g}/{p['points']:g}", STATUS_MARK[p["status"]], hint[:140]))
+    _print_table(rows, ("part", "points", "status", "hint"))
+    print(f"total: {report['score']:g} / {report['max_score']:g}")
+
+
+def cmd_check(args):
+    paths = [Path(p) for p in args.notebooks] or [course.NOTEBOOKS / a / course.source_notebook(a).name
+                                                  for a in course.assignments()]
+    worst = 0
+    for path in paths:
+        if not path.is_file():
+            print(f"{path}: no such notebook. Give the path of your .ipynb file.", file=sys.stderr)
+            worst = 2
+            continue
+        try:
+            report = grade_one(path, seed=args.seed)
+        except NbgraderFailed as err:
+            print(f"{path}: could not be graded.\n{err}", file=sys.stderr)
+            worst = 2
+            continue
+        print_report(report, path)
+        if report["score"] < report["max_score"]:
+            worst = max(worst, 1)
+    return worst
+
+
+# -- autograde (the instructor's batch) ----------------------------------------------------------
+def cmd_autograde(args):
+    src = Path(args.submissions)
+    if not src.exists():
+        print(f"{src}: no such folder or zip", file=sys.stderr)
+        return 2
+    root, tmp = unpack(src)
+    try:
+        found, problems = collect(root, args.assignment or None)
+        work = course.WORK
+        submitted = work / "submitted"
+        students = sorted({s for s, _ in found} | {p.student for p in problems if p.assignment})
+        for (student, assignment), nb in found.items():
+            dest = submitted / student / assignment
+            if dest.exists():
+                shutil.rmtree(dest)
+            dest.mkdir(parents=True)
+            shutil.copy(nb, dest / nb.name)
+            stamp = nb.parent / "timestamp.txt"
+            if stamp.is_file():
+                shutil.copy(stamp, dest / "timestamp.txt")
+        for p in problems:  # a folder with no gradable notebook: nbgrader records zero for it
+            if p.assignment and (p.student, p.assignment) not in found:
+                dest = submitted / p.student / p.assignment
+                if dest.exists():
+                    shutil.rmtree(dest)
+                dest.mkdir(parents=True)
+        for line in problems:
+            print("PROBLEM " + line.line())
+        assignments = sorted({a for _, a in found} | {p.assignment for p in problems if p.assignment})
+        t0 = time.monotonic()
+        for a in assignments:
+            if not (work / "gradebook.db").exists() or args.release:
+                release([a], into=work / "release")
+            extra = [f"--GradeWithHiddenChecks.require_sandbox=True"] if args.require_sandbox else []
+            for student in students:
+                if not (submitted / student / a).is_dir():
+                    continue
+                proc = nbgrader("autograde", a, f"--student={student}", "--force", *extra, check=False)
+                if proc.returncode != 0:
+                    print(f"PROBLEM {student}: {a}: nbgrader autograde failed; see "
+                          f"{work / 'logs'}/{student}-{a}.log", file=sys.stderr)
+                    (work / "logs").mkdir(exist_ok=True)
+                    (work / "logs" / f"{student}-{a}.log").write_text(proc.stdout + proc.stderr)
+            nbgrader("generate_feedback", a, "--force", check=False)
+        grades_csv = work / "grades.csv"
+        nbgrader("export", f"--to={grades_csv}")
+        summarize(work, assignments, problems)
+        print(f"\ngraded in {time.monotonic() - t0:.1f} s")
+        print(f"grades:   {grades_csv}")
+        print(f"feedback: {work / 'feedback'}/<student>/<assignment>/")
+        print(f"reports:  {work / 'reports'}/<assignment>/<student>.json")
+        return 0
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def summarize(work: Path, assignments, problems):
+    rows, review = [], []
+    for a in assignments:
+        for rf in sorted((work / "reports" / a).glob("*.json")):
+            r = json.loads(rf.read_text())
+            rows.append((r["student"], a, f"{r['score']:g}/{r['max_score']:g}",
+                         " ".join(f"{p['part']}:{STATUS_MARK[p['status']]}" for p in r["parts"])))
+            review += [(r["student"], a, p["part"], p["reason"]) for p in r["parts"] if p["status"] == "needs_review"]
+    if rows:
+        print()
+        _print_table(rows, ("student", "assignment", "score", "parts"))
+    review += [(p.student, p.assignment or "-", "-", p.reason) for p in problems]
+    with open(work / "needs_review.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["student", "assignment", "part", "reason"])
+        w.writerows(review)
+    if review:
+        print(f"\n{len(review)} item(s) need review: {work / 'needs_review.csv'}")
+
+
+# -- bench ---------------------------------------------------------------------------------------
+def cmd_bench(args):
+    from nbclient import NotebookClient
+    rows = []
+    for a in args.assignment or course.assignments():
+        src = course.source_notebook(a)
+        nb = course.read_notebook(src)
+        t0 = time.perf_counter()
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(src.parent)}}).execute()
+        t_exec = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        report = grade_one(src)
+        t_grade = time.perf_counter() - t0
+        rows.append((a, f"{t_exec:.1f}", f"{t_grade:.1f}", f"{report['seconds']:.1f}",
+                     f"{report['score']:g}/{report['max_score']:g}"))
+    print("Per notebook: executing the solution top to bottom, and autograding it as one submission")
+    print("(autograde = generate_assignment + nbgrader autograde in a fresh work folder; grading = our step)\n")
+    _print_table(rows, ("notebook", "execute s", "autograde s", "grading s", "score"))
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("release", help="regenerate notebooks/ from solutions/ (nbgrader generate_assignment)")
+    p.add_argument("assignment", nargs="*", help="assignment ids (default: all)")
+    p.set_defaults(func=cmd_release)
+    p = sub.add_parser("check", help="grade your own notebook(s) with the hidden checks")
+    p.add_argument("notebooks", nargs="*", help="notebook files (default: every notebook in notebooks/)")
+    p.add_argument("--seed", type=int, help="repeat a grading run with this seed")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("autograde", help="grade a folder or zip of student submissions")
+    p.add_argument("submissions", help="folder of <student>/<assignment>/<notebook>.ipynb, or a .zip of it")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--release", action="store_true", help="re-register the assignments in the gradebook first")
+    p.add_argument("--require-sandbox", action="store_true", help="refuse to grade without bubblewrap")
+    p.set_defaults(func=cmd_autograde)
+    p = sub.add_parser("bench", help="time executing and autograding each solution notebook")
+    p.add_argument("assignment", nargs="*")
+    p.set_defaults(func=cmd_bench)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except NbgraderFailed as err:
+        print(str(err), file=sys.stderr)
+        return 2

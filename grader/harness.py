@@ -1,0 +1,210 @@
+"""The hidden checks' side of the grader: a pytest plugin and the assertions checks use.
+
+A check module `grader/checks/test_<assignment>.py` holds ordinary pytest tests. Each is bound to one
+graded part with `@part("<grade_id>")` and receives fixtures:
+
+- `student`: calls the student's functions in their kernel (`student.softmax(x)`); returns plain data;
+- `ref`: the reference solution loaded from solutions/ into this process;
+- `rng`: a numpy Generator seeded from the grading run's seed (drawn at grade time) and the test's name.
+
+A part earns its points only when every check bound to it passes. Failure messages come from
+`CheckFailure` (written for students: what failed, never the hidden inputs) or describe how the
+student's function failed; pytest's own report, which may show hidden values, goes to the
+instructor's log only.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from . import wire
+from .kernel import CallTimeout, KernelDied, StudentMissing, StudentRaised
+
+
+class CheckFailure(AssertionError):
+    """A check found a wrong result; the message is shown to the student."""
+
+
+def part(part_id: str):
+    """Bind a check to a graded part (the nbgrader grade_id of its test cell)."""
+    return pytest.mark.part(part_id)
+
+
+# -- assertions -------------------------------------------------------------------------------
+def expect_array(got, shape, name, *, kind="f", allow_tensor=False) -> np.ndarray:
+    """`got` must be a plain numpy array of exactly `shape` whose dtype kind is in `kind`."""
+    if isinstance(got, wire.FromTensor):
+        if not allow_tensor:
+            raise CheckFailure(f"{name} returned a torch tensor; return a numpy array")
+        got = got.array
+    if isinstance(got, wire.Rejected):
+        raise CheckFailure(f"{name} returned {got.what}; return a plain numpy array")
+    if type(got) is not np.ndarray:
+        raise CheckFailure(f"{name} returned {type(got).__name__}; expected a numpy array of shape {tuple(shape)}")
+    if got.shape != tuple(shape):
+        raise CheckFailure(f"{name} returned shape {got.shape}; expected exactly {tuple(shape)}")
+    if got.dtype.kind not in kind:
+        raise CheckFailure(f"{name} returned dtype {got.dtype}; expected a "
+                           + {"f": "floating-point", "i": "integer", "b": "boolean"}.get(kind, kind) + " array")
+    return got
+
+
+def expect_float(got, name) -> float:
+    """`got` must be one real number (a Python float, a numpy float scalar or a 0-d float array)."""
+    if isinstance(got, wire.FromTensor):
+        got = got.array
+    if isinstance(got, (float, np.floating)) or (type(got) is np.ndarray and got.shape == () and got.dtype.kind == "f"):
+        return float(got)
+    if type(got) is np.ndarray:
+        raise CheckFailure(f"{name} returned an array of shape {got.shape}; expected one number (a float)")
+    raise CheckFailure(f"{name} returned {type(got).__name__}; expected a float")
+
+
+def _compare(got, want, rtol, atol, name, case):
+    got64, want64 = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    same_nan = np.isnan(got64) & np.isnan(want64)
+    err = np.abs(got64 - want64)
+    ok = (err <= atol + rtol * np.abs(want64)) | same_nan | ((got64 == want64) & np.isinf(want64))
+    if not np.all(ok):
+        bad = ~ok
+        if np.any(np.isnan(got64) & ~np.isnan(want64)):
+            detail = "contains NaN where the expected value is a number"
+        elif np.any(np.isinf(got64) & ~np.isinf(want64)):
+            detail = "contains inf where the expected value is finite (overflow?)"
+        else:
+            detail = f"largest error {np.nanmax(np.where(bad, err, 0)):.3g}"
+        raise CheckFailure(f"{name}, {case}: wrong at {int(bad.sum())} of {bad.size} entries, {detail} "
+                           f"(tolerance: |error| <= {atol:g} + {rtol:g} * |expected|)")
+
+
+def expect_close(got, want, name, case, *, rtol, atol, allow_tensor=False) -> np.ndarray:
+    """Exact shape, float dtype, then |got - want| <= atol + rtol * |want| entrywise (NaN matches NaN)."""
+    want = np.asarray(want)
+    if want.shape == () and not isinstance(got, (np.ndarray, wire.FromTensor)):
+        _compare(expect_float(got, name), want, rtol, atol, name, case)
+        return got
+    arr = expect_array(got, want.shape, name, allow_tensor=allow_tensor)
+    _compare(arr, want, rtol, atol, name, case)
+    return arr
+
+
+def expect_tuple(got, length, name) -> tuple:
+    if isinstance(got, list):
+        got = tuple(got)
+    if not isinstance(got, tuple) or len(got) != length:
+        what = f"a tuple of {len(got)} values" if isinstance(got, tuple) else type(got).__name__
+        raise CheckFailure(f"{name} returned {what}; expected a tuple of {length} values")
+    return got
+
+
+def expect_unchanged(before, after, name):
+    """Inputs must not be modified in place."""
+    for i, (b, a) in enumerate(zip(before, after)):
+        if isinstance(b, np.ndarray):
+            if not (type(a) is np.ndarray and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)):
+                raise CheckFailure(f"{name} modified its argument number {i + 1} in place; work on a copy")
+
+
+# -- the plugin -------------------------------------------------------------------------------
+class StudentProxy:
+    """`student.f(*args)` calls the student's `f` in their kernel and returns plain data."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self._session.call(name, *args, **kwargs)
+
+    def call_keeping_args(self, name, *args, **kwargs):
+        """Call and also return the arguments as they were after the call (to check mutation)."""
+        return self._session.call(name, *args, return_args=True, **kwargs)
+
+
+@dataclass
+class CheckResult:
+    name: str
+    part: str
+    passed: bool
+    message: str = ""
+    review: str = ""          # non-empty when the failure needs an instructor's review (crash, timeout)
+    internal: str = ""        # pytest's report, for the instructor's log only
+
+
+@dataclass
+class CheckRun:
+    results: list[CheckResult] = field(default_factory=list)
+    error: str = ""           # the check module itself could not run
+
+
+def _student_message(exc) -> tuple[str, str]:
+    """(message for the student, review reason) for an exception raised by a check."""
+    if isinstance(exc, CheckFailure):
+        return str(exc), ""
+    if isinstance(exc, StudentRaised):
+        return f"`{exc.name}` raised {exc.type_name}: {exc.message}", ""
+    if isinstance(exc, StudentMissing):
+        return str(exc), ""
+    if isinstance(exc, wire.WireError):
+        return f"the result could not be read as plain data: {exc}", ""
+    if isinstance(exc, (KernelDied, CallTimeout)):
+        return f"grading stopped: {exc}", str(exc)
+    return (f"the check could not use your result ({type(exc).__name__}); "
+            "compare its type and shape with the docstring"), ""
+
+
+class GradingPlugin:
+    def __init__(self, session, reference, seed: int):
+        self.session, self.reference, self.seed = session, reference, seed
+        self.run = CheckRun()
+
+    @pytest.fixture
+    def student(self):
+        return StudentProxy(self.session)
+
+    @pytest.fixture
+    def ref(self):
+        return self.reference
+
+    @pytest.fixture
+    def rng(self, request):
+        return np.random.default_rng([self.seed, zlib.crc32(request.node.name.encode())])
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "part(grade_id): the graded part a hidden check belongs to")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if call.when == "setup" and report.passed:
+            return
+        if call.when == "teardown" and report.passed:
+            return
+        marker = item.get_closest_marker("part")
+        part_id = marker.args[0] if marker else ""
+        doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+        if report.passed:
+            self.run.results.append(CheckResult(doc, part_id, True))
+            return
+        message, review = _student_message(call.excinfo.value) if call.excinfo else ("check failed", "")
+        self.run.results.append(CheckResult(doc, part_id, False, message, review, str(report.longrepr)[-4000:]))
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.run.error = str(report.longrepr)[-4000:]
+
+
+def run_checks(module_path, session, reference, seed: int) -> CheckRun:
+    plugin = GradingPlugin(session, reference, seed)
+    args = [str(module_path), "-s", "-p", "no:cacheprovider", "-p", "no:terminal",
+            "--import-mode=importlib", "-o", "addopts=", "-W", "ignore::DeprecationWarning",
+            "--rootdir", str(module_path.parent)]
+    code = pytest.main(args, plugins=[plugin])
+    if code not in (0, 1) and not plugin.run.error:
+        plugin.run.error = f"pytest exited with code {code}"
+    return plugin.run

@@ -1,0 +1,210 @@
+"""A student's kernel: execute their notebook's cells, then call their functions with plain data.
+
+The kernel is an ordinary ipykernel started by jupyter_client in the submission's own folder, with a
+scrubbed environment (nothing in it says that grading is under way). Everything that comes back is
+text; `call` turns it into plain values through `grader.wire`, so nothing the student's code patched
+inside the kernel (numpy, torch, builtins, IPython hooks) runs in the grader's process.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import KernelManager
+
+from . import wire
+from .sandbox import Sandbox
+
+_KERNEL_SIDE = (Path(__file__).with_name("kernel_side.py")).read_text()
+_CALL_TEMPLATE = ('exec(compile({src!r}, "<course-call>", "exec"), '
+                  '{{"__builtins__": __builtins__, "_ns": globals(), "_req": {req!r}}})')
+
+
+class KernelDied(RuntimeError):
+    """The kernel exited (a crash, os._exit, a memory limit) or had to be killed."""
+
+
+class CallTimeout(RuntimeError):
+    """A student function did not return within the time limit; the kernel was killed."""
+
+
+class StudentRaised(Exception):
+    """The student's function raised; `type_name` and `message` are the student's own text."""
+
+    def __init__(self, name, type_name, message):
+        super().__init__(f"{name} raised {type_name}: {message}")
+        self.name, self.type_name, self.message = name, type_name, message
+
+
+class StudentMissing(Exception):
+    """The student's namespace has no callable with the requested name."""
+
+
+class KernelSession:
+    """One kernel for one submission. Use as a context manager; it is always killed on exit."""
+
+    def __init__(self, workdir, sandbox: Sandbox, cell_timeout=60.0, call_timeout=30.0,
+                 notebook_timeout=600.0, max_output_bytes=50_000_000):
+        self.workdir = Path(workdir)
+        self.sandbox = sandbox
+        self.cell_timeout = cell_timeout
+        self.call_timeout = call_timeout
+        self.notebook_timeout = notebook_timeout
+        self.max_output_bytes = max_output_bytes
+        self.km = None
+        self.kc = None
+        self.dead_reason = None
+        self._deadline = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self):
+        self.km = self.sandbox.kernel_manager(self.workdir)
+        self.km.start_kernel(**self.sandbox.start_kwargs(self.km, self.workdir))
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        try:
+            self.kc.wait_for_ready(timeout=60)
+        except RuntimeError as err:
+            self.kill(f"the kernel did not start: {err}")
+            raise KernelDied(self.dead_reason) from err
+        self._deadline = time.monotonic() + self.notebook_timeout
+        return self
+
+    def __exit__(self, *exc):
+        self.kill(None)
+        return False
+
+    def kill(self, reason):
+        if reason and not self.dead_reason:
+            self.dead_reason = reason
+        if self.kc is not None:
+            try:
+                self.kc.stop_channels()
+            except Exception:  # noqa: BLE001 - best effort on a dying kernel
+                pass
+        if self.km is not None:
+            try:
+                if self.km.has_kernel:
+                    self.km.shutdown_kernel(now=True)  # SIGKILL to the kernel's process group
+            except Exception:  # noqa: BLE001
+                pass
+            self.sandbox.cleanup(self.km)
+        self.kc = self.km = None
+
+    @property
+    def alive(self):
+        return self.km is not None and self.dead_reason is None and self.km.is_alive()
+
+    # -- running code ------------------------------------------------------------------------
+    def _run(self, code, timeout, store_history):
+        """Execute code, return (reply content, list of nbformat outputs). Raises on death/timeout."""
+        if not self.alive:
+            raise KernelDied(self.dead_reason or "the kernel is not running")
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            self.kill(f"the notebook ran past its time limit of {self.notebook_timeout:.0f} s")
+            raise CallTimeout(self.dead_reason)
+        timeout = min(timeout, remaining)
+        outputs, size = [], [0]
+
+        def hook(msg):
+            kind = msg["msg_type"]
+            if kind in ("stream", "display_data", "execute_result", "error"):
+                size[0] += len(json.dumps(msg["content"]))
+                if size[0] > self.max_output_bytes:
+                    raise OverflowError
+                out = nbformat.v4.output_from_msg(msg)
+                if kind == "stream" and outputs and outputs[-1].get("output_type") == "stream" \
+                        and outputs[-1]["name"] == out["name"]:
+                    outputs[-1]["text"] += out["text"]
+                else:
+                    outputs.append(out)
+            elif kind == "clear_output":
+                outputs.clear()
+
+        try:
+            reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=hook,
+                                                store_history=store_history, allow_stdin=False,
+                                                stop_on_error=False)
+        except TimeoutError:
+            self.kill(f"the code ran past its time limit of {timeout:.0f} s")
+            raise CallTimeout(self.dead_reason) from None
+        except OverflowError:
+            self.kill(f"the code printed more than {self.max_output_bytes // 1_000_000} MB")
+            raise KernelDied(self.dead_reason) from None
+        except Exception as err:  # noqa: BLE001 - a dead kernel surfaces as many exception types
+            if not self.km or not self.km.is_alive():
+                self.kill("the kernel died")
+                raise KernelDied(self.dead_reason) from err
+            raise
+        if self.km is None or not self.km.is_alive():
+            self.kill("the kernel died")
+            raise KernelDied(self.dead_reason)
+        return reply["content"], outputs
+
+    def run_cell(self, source):
+        """Run one notebook cell; returns (outputs, execution_count or None)."""
+        content, outputs = self._run(source, self.cell_timeout, store_history=True)
+        return outputs, content.get("execution_count")
+
+    def call(self, name, *args, return_args=False, **kwargs):
+        """Call the student's `name(*args, **kwargs)`; returns the decoded plain value
+        (and the arguments as they were after the call, when return_args)."""
+        nonce = secrets.token_hex(16)
+        req = json.dumps({"name": name, "nonce": nonce, "return_args": return_args,
+                          "args": [wire.encode(a) for a in args],
+                          "kwargs": {k: wire.encode(v) for k, v in kwargs.items()}})
+        content, outputs = self._run(_CALL_TEMPLATE.format(src=_KERNEL_SIDE, req=req),
+                                     self.call_timeout, store_history=False)
+        text = "".join(o.get("text", "") for o in outputs
+                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
+        parts = text.split(nonce)
+        if len(parts) < 3:
+            if content.get("status") == "error":
+                raise wire.WireError("the call could not run in the kernel "
+                                     f"({content.get('ename', 'error')}); did a cell change IPython or builtins?")
+            raise wire.WireError("the kernel sent no reply")
+        try:
+            reply = json.loads(parts[1])
+        except (ValueError, RecursionError) as err:
+            raise wire.WireError("the kernel's reply is not valid JSON") from err
+        if not isinstance(reply, dict):
+            raise wire.WireError("malformed reply")
+        status = reply.get("status")
+        if status == "missing":
+            raise StudentMissing(f"`{name}` is not defined: did its cell run without error?")
+        if status == "not_callable":
+            raise StudentMissing(f"`{name}` is not a function")
+        if status == "raised":
+            raise StudentRaised(name, str(reply.get("type"))[:80], str(reply.get("message"))[:400])
+        if status != "ok":
+            raise wire.WireError("malformed reply")
+        value = wire.decode(reply.get("value"))
+        if return_args:
+            after = reply.get("args_after")
+            if not isinstance(after, list) or len(after) != len(args):
+                raise wire.WireError("malformed reply")
+            return value, [wire.decode(a) for a in after]
+        return value
+
+
+def python_executable():
+    return sys.executable
+
+
+def clean_env(home):
+    """The kernel's environment: only what Python needs, nothing that reveals grading."""
+    env = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home),
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "TMPDIR": str(home),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+        "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", "1"),
+    }
+    return env

@@ -1,0 +1,117 @@
+"""Plain data between the grader and a student's kernel.
+
+Inputs go to the kernel as JSON; results come back as JSON that this module validates strictly:
+arrays travel as (dtype, shape, raw bytes) and are rebuilt here with `np.frombuffer`, so what a check
+compares is always a fresh, plain `numpy.ndarray` created by the grader itself. No pickle, no object
+dtype, no subclasses: anything else the kernel sends is a `WireError`, which fails the check.
+"""
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+_DTYPE = re.compile(r"^[<>|=](b1|[iu][1248]|f[248])$")
+MAX_ELEMENTS = 50_000_000
+MAX_DEPTH = 10
+
+
+class WireError(ValueError):
+    """The kernel's reply is not plain data of the allowed kinds."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A value the kernel refused to encode (for example an ndarray subclass); never equal to anything."""
+    what: str
+
+    def __eq__(self, other):  # a rejected value matches nothing, not even another rejected one
+        return False
+
+    __hash__ = object.__hash__
+
+
+@dataclass(frozen=True)
+class FromTensor:
+    """Marks a value that was a torch.Tensor in the kernel (the array is in `.array`)."""
+    array: np.ndarray
+
+
+def encode(value):
+    """Encode grader-chosen inputs (numpy arrays, torch tensors, numbers, containers) for the kernel."""
+    import torch
+    if isinstance(value, torch.Tensor):
+        arr = value.detach().cpu().numpy()
+        return {"__tensor__": [arr.dtype.str, list(arr.shape), base64.b64encode(arr.tobytes()).decode()]}
+    if isinstance(value, np.ndarray):
+        arr = np.ascontiguousarray(value)
+        return {"__nd__": [arr.dtype.str, list(arr.shape), base64.b64encode(arr.tobytes()).decode()]}
+    if isinstance(value, np.generic):
+        return encode(value.item())
+    if isinstance(value, float):
+        return {"__float__": value.hex()}
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode(v) for v in value]}
+    if isinstance(value, list):
+        return {"__list__": [encode(v) for v in value]}
+    if isinstance(value, dict):
+        return {"__dict__": {str(k): encode(v) for k, v in value.items()}}
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    raise TypeError(f"cannot send {type(value).__name__} to a kernel")
+
+
+def _array(spec) -> np.ndarray:
+    if not (isinstance(spec, list) and len(spec) == 3):
+        raise WireError("malformed array")
+    dtype, shape, data = spec
+    if not (isinstance(dtype, str) and _DTYPE.match(dtype)):
+        raise WireError(f"dtype {dtype!r} is not a plain numeric dtype")
+    if not (isinstance(shape, list) and len(shape) <= 8 and all(type(n) is int and 0 <= n for n in shape)):
+        raise WireError("malformed shape")
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if count > MAX_ELEMENTS:
+        raise WireError("array too large")
+    if not isinstance(data, str):
+        raise WireError("malformed array data")
+    raw = base64.b64decode(data.encode("ascii"), validate=True)
+    dt = np.dtype(dtype)
+    if len(raw) != count * dt.itemsize:
+        raise WireError("array data does not match its shape")
+    return np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+
+
+def decode(node, depth: int = 0):
+    """Rebuild a value from the kernel's JSON, accepting only plain data."""
+    if depth > MAX_DEPTH:
+        raise WireError("structure nested too deeply")
+    if node is None or type(node) in (bool, str):
+        return node
+    if type(node) is int:
+        if abs(node) >= 2 ** 63:
+            raise WireError("integer too large")
+        return node
+    if type(node) is dict and len(node) == 1:
+        (tag, body), = node.items()
+        if tag == "__nd__":
+            return _array(body)
+        if tag == "__npscalar__":
+            return _array(body)[()]
+        if tag == "__tensor__":
+            return FromTensor(_array(body))
+        if tag == "__float__" and isinstance(body, str):
+            try:
+                return float.fromhex(body)
+            except (ValueError, OverflowError) as err:
+                raise WireError("malformed float") from err
+        if tag == "__tuple__" and type(body) is list:
+            return tuple(decode(v, depth + 1) for v in body)
+        if tag == "__list__" and type(body) is list:
+            return [decode(v, depth + 1) for v in body]
+        if tag == "__dict__" and type(body) is dict:
+            return {str(k): decode(v, depth + 1) for k, v in body.items()}
+        if tag == "__rejected__" and type(body) is str:
+            return Rejected(body[:200])
+    raise WireError("unexpected value in the kernel's reply")
