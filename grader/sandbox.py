@@ -9,6 +9,7 @@ or other students) is layered on top by `BubblewrapSandbox` in `grader.bwrap` wh
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ class Sandbox:
     def start_kwargs(self, km, workdir: Path) -> dict:
         from .kernel import clean_env
         return {"cwd": str(workdir), "env": clean_env(km.course_home),
+                "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
                 "extra_arguments": ["--HistoryManager.hist_file=:memory:"]}
 
     def cleanup(self, km) -> None:

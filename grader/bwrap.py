@@ -1,0 +1,90 @@
+"""Bubblewrap isolation for students' kernels.
+
+The kernel sees a read-only system (/usr, /etc, the Python installation and the course's public
+`coursekit/` and `data/`), a writable copy of nothing but its own submission folder and a scratch
+home, a private /tmp, no network (its own empty network namespace; the grader talks to it over Unix
+sockets in the scratch home), its own PID namespace (killing bubblewrap kills every process inside),
+and no view of solutions/, grader/, the gradebook or other students' folders.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from . import course
+from .sandbox import Limits, Sandbox, _LIMITS
+
+_SYSTEM = ["/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc"]
+
+
+def _own_process_count() -> int:
+    uid, count = os.getuid(), 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += 1
+            except OSError:
+                pass
+    return count
+
+
+class BubblewrapSandbox(Sandbox):
+    name = "bubblewrap"
+    isolated = True
+
+    def __init__(self, limits: Limits | None = None, extra_processes: int = 64):
+        super().__init__(limits)
+        self.extra_processes = extra_processes
+
+    @staticmethod
+    @lru_cache(maxsize=None)
+    def unavailable_reason() -> str:
+        exe = shutil.which("bwrap")
+        if not exe:
+            return "bubblewrap (bwrap) is not installed"
+        try:
+            proc = subprocess.run([exe, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
+                                   "--proc", "/proc", "--dev", "/dev", "true"],
+                                  capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            return f"bwrap could not run ({err})"
+        if proc.returncode != 0:
+            return f"bwrap cannot create namespaces here ({proc.stderr.strip()[:160]})"
+        return ""
+
+    def mounts(self, workdir: Path, home: Path) -> list[str]:
+        args = ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]  # first: later binds may lie under /tmp
+        for path in _SYSTEM:
+            if os.path.lexists(path):
+                args += ["--ro-bind", path, path] if not os.path.islink(path) else \
+                    ["--symlink", os.readlink(path), path]
+        python_dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                       str(Path(sys.executable).resolve().parent.parent)}
+        for path in sorted(python_dirs):
+            if not path.startswith(tuple(_SYSTEM)):
+                args += ["--ro-bind", path, path]
+        # the public part of the course: its helper package and data (an editable install points here)
+        for public in (course.REPO / "coursekit", course.DATA):
+            args += ["--ro-bind", str(public), str(public)]
+        args += ["--bind", str(workdir), str(workdir), "--bind", str(home), str(home)]
+        return args
+
+    def wrap(self, cmd, workdir, home):
+        lim = self.limits
+        processes = lim.processes or (_own_process_count() + self.extra_processes)
+        # JPY_PARENT_PID names a process outside the PID namespace; --die-with-parent replaces its poller.
+        return ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--unsetenv", "JPY_PARENT_PID",
+                *self.mounts(Path(workdir).resolve(), Path(home).resolve()),
+                "--chdir", str(Path(workdir).resolve()),
+                sys.executable, "-c", _LIMITS, str(lim.memory_bytes), str(processes),
+                str(lim.file_bytes), str(lim.cpu_seconds), *cmd]
+
+    def kernel_manager(self, workdir):
+        km = super().kernel_manager(workdir)
+        km.connection_file = str(km.course_home / "kernel.json")
+        return km
