@@ -16,30 +16,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import course
-from .sandbox import Limits, Sandbox, _LIMITS
+from .sandbox import Sandbox
 
 _SYSTEM = ["/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc"]
-
-
-def _own_process_count() -> int:
-    uid, count = os.getuid(), 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == uid:
-                    count += 1
-            except OSError:
-                pass
-    return count
 
 
 class BubblewrapSandbox(Sandbox):
     name = "bubblewrap"
     isolated = True
-
-    def __init__(self, limits: Limits | None = None, extra_processes: int = 64):
-        super().__init__(limits)
-        self.extra_processes = extra_processes
 
     @staticmethod
     @lru_cache(maxsize=None)
@@ -74,15 +58,11 @@ class BubblewrapSandbox(Sandbox):
         args += ["--bind", str(workdir), str(workdir), "--bind", str(home), str(home)]
         return args
 
-    def wrap(self, cmd, workdir, home):
-        lim = self.limits
-        processes = lim.processes or (_own_process_count() + self.extra_processes)
+    def isolate(self, cmd, workdir, home):
+        workdir = Path(workdir).resolve()
         # JPY_PARENT_PID names a process outside the PID namespace; --die-with-parent replaces its poller.
         return ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--unsetenv", "JPY_PARENT_PID",
-                *self.mounts(Path(workdir).resolve(), Path(home).resolve()),
-                "--chdir", str(Path(workdir).resolve()),
-                sys.executable, "-c", _LIMITS, str(lim.memory_bytes), str(processes),
-                str(lim.file_bytes), str(lim.cpu_seconds), *cmd]
+                *self.mounts(workdir, Path(home).resolve()), "--chdir", str(workdir), *cmd]
 
     def kernel_manager(self, workdir):
         km = super().kernel_manager(workdir)

@@ -20,7 +20,7 @@ import nbformat
 from . import course, reference
 from .harness import run_checks
 from .kernel import CallTimeout, KernelDied, KernelSession
-from .sandbox import Sandbox
+from .sandbox import choose_sandbox
 
 PASSED, FAILED, REVIEW = "passed", "failed", "needs_review"
 
@@ -89,7 +89,7 @@ def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_par
     flags: grade_id -> reason for test cells found missing, duplicated or edited before grading.
     """
     started = time.monotonic()
-    sandbox = sandbox or Sandbox()
+    sandbox = sandbox or choose_sandbox()
     seed = secrets.randbits(31) if seed is None else int(seed)
     source = course.source_notebook(assignment)
     if expected_parts is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import secrets
 import sys
 import time
@@ -23,6 +24,10 @@ from .sandbox import Sandbox
 _KERNEL_SIDE = (Path(__file__).with_name("kernel_side.py")).read_text()
 _CALL_TEMPLATE = ('exec(compile({src!r}, "<course-call>", "exec"), '
                   '{{"__builtins__": __builtins__, "_ns": globals(), "_req": {req!r}}})')
+
+
+class _Died(Exception):
+    """Internal: the kernel process is gone."""
 
 
 class KernelDied(RuntimeError):
@@ -128,24 +133,48 @@ class KernelSession:
                 outputs.clear()
 
         try:
-            reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=hook,
-                                                store_history=store_history, allow_stdin=False,
-                                                stop_on_error=False)
+            reply = self._execute(code, timeout, hook, store_history)
         except TimeoutError:
             self.kill(f"the code ran past its time limit of {timeout:.0f} s")
             raise CallTimeout(self.dead_reason) from None
         except OverflowError:
             self.kill(f"the code printed more than {self.max_output_bytes // 1_000_000} MB")
             raise KernelDied(self.dead_reason) from None
-        except Exception as err:  # noqa: BLE001 - a dead kernel surfaces as many exception types
-            if not self.km or not self.km.is_alive():
-                self.kill("the kernel died")
-                raise KernelDied(self.dead_reason) from err
-            raise
-        if self.km is None or not self.km.is_alive():
-            self.kill("the kernel died")
-            raise KernelDied(self.dead_reason)
+        except _Died:
+            self.kill("the kernel died (it exited, crashed or hit a memory limit)")
+            raise KernelDied(self.dead_reason) from None
         return reply["content"], outputs
+
+    def _execute(self, code, timeout, hook, store_history):
+        """Send one execute request and collect its output until the kernel is idle again,
+        checking between messages that the kernel is still alive (a dead kernel sends nothing)."""
+        deadline = time.monotonic() + timeout
+        msg_id = self.kc.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=False)
+        idle = False
+        while not idle:
+            if time.monotonic() > deadline:
+                raise TimeoutError
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.25)
+            except queue.Empty:
+                if not self.km.is_alive():
+                    raise _Died from None
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                idle = True
+            else:
+                hook(msg)
+        while True:
+            try:
+                reply = self.kc.get_shell_msg(timeout=max(0.1, min(5.0, deadline - time.monotonic())))
+            except queue.Empty:
+                if not self.km.is_alive():
+                    raise _Died from None
+                raise TimeoutError from None
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply
 
     def run_cell(self, source):
         """Run one notebook cell; returns (outputs, execution_count or None)."""

@@ -11,8 +11,6 @@ def _course_call():
     import json
     import sys
 
-    np = sys.modules.get("numpy")
-    torch = sys.modules.get("torch")
     req = json.loads(_req)  # noqa: F821
     nonce = req["nonce"]
 
@@ -39,10 +37,11 @@ def _course_call():
     def enc_array(arr, tag):
         if arr.dtype.kind not in "biuf" or arr.dtype.names is not None:
             return {"__rejected__": f"array of dtype {arr.dtype}"}
-        data = base64.b64encode(np.ascontiguousarray(arr).tobytes()).decode("ascii")
+        data = base64.b64encode(sys.modules["numpy"].ascontiguousarray(arr).tobytes()).decode("ascii")
         return {tag: [arr.dtype.str, list(arr.shape), data]}
 
     def enc(value, depth=0):
+        np, torch = sys.modules.get("numpy"), sys.modules.get("torch")  # only if the student imported them
         if depth > 8:
             return {"__rejected__": "structure nested too deeply"}
         kind = type(value)

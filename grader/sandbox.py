@@ -8,30 +8,55 @@ or other students) is layered on top by `BubblewrapSandbox` in `grader.bwrap` wh
 """
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
+import time
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from jupyter_client.manager import KernelManager
 
-# Applied inside the kernel's process before ipykernel is imported; argv: limits as ints, then the command.
-_LIMITS = (
-    "import os,resource,sys\n"
-    "a=sys.argv\n"
-    "for k,v in zip(('RLIMIT_AS','RLIMIT_NPROC','RLIMIT_FSIZE','RLIMIT_CPU'),a[1:5]):\n"
-    " v=int(v)\n"
-    " if v>0: resource.setrlimit(getattr(resource,k),(v,v))\n"
-    "os.execv(a[5],a[5:])\n"
+# The launcher: runs first in the kernel's process (outside bubblewrap, if used), joins the pids
+# cgroup, sets the resource limits, which every child inherits, then execs the real command.
+_LAUNCH = (
+    "import json,os,resource,sys\n"
+    "cfg=json.loads(sys.argv[1])\n"
+    "if cfg['cgroup']:\n"
+    " open(os.path.join(cfg['cgroup'],'cgroup.procs'),'w').write(str(os.getpid()))\n"
+    "for k,v in cfg['rlimits'].items():\n"
+    " resource.setrlimit(getattr(resource,k),(v,v))\n"
+    "os.execvp(sys.argv[2],sys.argv[2:])\n"
 )
+PIDS_ROOTS = [Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")]
+
+
+@lru_cache(maxsize=None)
+def _pids_cgroup_root():
+    """A writable cgroup folder whose children get a pids controller, or None."""
+    for root in PIDS_ROOTS:
+        if not root.is_dir():
+            continue
+        try:
+            probe = Path(tempfile.mkdtemp(prefix="course-probe-", dir=root))
+        except OSError:
+            continue
+        usable = (probe / "pids.max").exists()
+        probe.rmdir()
+        if usable:
+            return root
+    return None
 
 
 @dataclass
 class Limits:
-    memory_bytes: int = 6 * 2**30      # address space of the kernel process
-    processes: int = 0                 # RLIMIT_NPROC (per user, so 0 = unset unless sandboxed)
+    memory_bytes: int = 6 * 2**30      # address space of each process of the kernel
+    processes: int = 128               # processes and threads of one kernel (pids cgroup, else RLIMIT_NPROC)
     file_bytes: int = 256 * 2**20      # largest file the kernel may write
     cpu_seconds: int = 900             # CPU time of the kernel process
 
@@ -45,23 +70,40 @@ class Sandbox:
     def __init__(self, limits: Limits | None = None):
         self.limits = limits or Limits()
 
-    def wrap(self, cmd: list[str], workdir: Path, home: Path) -> list[str]:
+    def isolate(self, cmd: list[str], workdir: Path, home: Path) -> list[str]:
+        """The kernel command, wrapped in filesystem/network isolation (none here)."""
+        return cmd
+
+    def wrap(self, cmd: list[str], workdir: Path, home: Path, cgroup: Path | None) -> list[str]:
         lim = self.limits
-        return [sys.executable, "-c", _LIMITS, str(lim.memory_bytes), str(lim.processes),
-                str(lim.file_bytes), str(lim.cpu_seconds), *cmd]
+        rlimits = {"RLIMIT_AS": lim.memory_bytes, "RLIMIT_FSIZE": lim.file_bytes, "RLIMIT_CPU": lim.cpu_seconds}
+        if cgroup is None and os.getuid() != 0:
+            # without a pids cgroup, RLIMIT_NPROC bounds processes (it never applies to root)
+            rlimits["RLIMIT_NPROC"] = _own_process_count() + lim.processes
+        config = json.dumps({"cgroup": str(cgroup) if cgroup else "", "rlimits": rlimits})
+        return [sys.executable, "-c", _LAUNCH, config, *self.isolate(cmd, workdir, home)]
+
+    def make_cgroup(self) -> Path | None:
+        root = _pids_cgroup_root()
+        if root is None:
+            return None
+        group = Path(tempfile.mkdtemp(prefix="course-kernel-", dir=root))
+        (group / "pids.max").write_text(str(self.limits.processes))
+        return group
 
     def kernel_manager(self, workdir: Path) -> KernelManager:
         home = Path(tempfile.mkdtemp(prefix="kernel-home-"))
+        cgroup = self.make_cgroup()
         sandbox = self
 
         class _Manager(KernelManager):
             def format_kernel_cmd(self, extra_arguments=None):
                 cmd = super().format_kernel_cmd(extra_arguments)
-                return sandbox.wrap(cmd, Path(workdir), home)
+                return sandbox.wrap(cmd, Path(workdir), home, cgroup)
 
         # Unix-socket transport: works with the network unshared and is not reachable by other users.
         km = _Manager(kernel_name="python3", transport="ipc", ip=str(home / "kernel"))
-        km.course_home = home
+        km.course_home, km.course_cgroup = home, cgroup
         return km
 
     def start_kwargs(self, km, workdir: Path) -> dict:
@@ -72,6 +114,27 @@ class Sandbox:
 
     def cleanup(self, km) -> None:
         shutil.rmtree(getattr(km, "course_home", ""), ignore_errors=True)
+        group = getattr(km, "course_cgroup", None)
+        if group is not None:
+            for _ in range(50):  # the group can be removed once its last process has exited
+                try:
+                    for pid in (group / "cgroup.procs").read_text().split():
+                        os.kill(int(pid), signal.SIGKILL)
+                    group.rmdir()
+                    break
+                except (OSError, ValueError):
+                    time.sleep(0.1)
+
+
+def _own_process_count() -> int:
+    uid, count = os.getuid(), 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                count += entry.stat().st_uid == uid
+            except OSError:
+                pass
+    return count
 
 
 def choose_sandbox(require: bool = False, log=None) -> Sandbox:

@@ -1,0 +1,176 @@
+"""The student's kernel: plain data back, limits enforced, and (with bubblewrap) nothing to see."""
+import os
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from grader import course, wire
+from grader.bwrap import BubblewrapSandbox
+from grader.kernel import CallTimeout, KernelDied, KernelSession, StudentMissing, StudentRaised
+from grader.sandbox import Limits, Sandbox, choose_sandbox
+
+HAS_BWRAP = not BubblewrapSandbox.unavailable_reason()
+needs_bwrap = pytest.mark.skipif(not HAS_BWRAP, reason=f"bubblewrap unavailable: {BubblewrapSandbox.unavailable_reason()}")
+
+
+def session(tmp_path, sandbox=None, **kw):
+    wd = tmp_path / "submission"
+    wd.mkdir(exist_ok=True)
+    return KernelSession(wd, sandbox or choose_sandbox(), **kw)
+
+
+def run(ks, code):
+    outputs, _ = ks.run_cell(textwrap.dedent(code))
+    return "".join(o.get("text", "") for o in outputs), outputs
+
+
+def test_values_come_back_as_fresh_plain_data(tmp_path):
+    with session(tmp_path) as ks:
+        run(ks, """
+            import numpy as np, torch
+            class Sub(np.ndarray):
+                def __eq__(self, other): return True
+            class Liar:
+                def __eq__(self, other): return True
+                def __array__(self, dtype=None, copy=None): return np.zeros(3)
+            class TSub(torch.Tensor): pass
+            def sub(x): return x.view(Sub)
+            def liar(x): return Liar()
+            def objarr(x): return np.array([Liar()], dtype=object)
+            def tsub(x): return torch.zeros(3).as_subclass(TSub)
+            def tensor(x): return torch.as_tensor(x) * 2
+            def scalar(x): return np.float64(x.sum())
+            def raises(x): raise KeyError("nope")
+            def exits(x): raise SystemExit(0)
+            not_a_function = 3
+        """)
+        x = np.arange(3.0)
+        for name in ("sub", "liar", "objarr", "tsub"):
+            got = ks.call(name, x)
+            assert isinstance(got, wire.Rejected), name
+        t = ks.call("tensor", x)
+        assert isinstance(t, wire.FromTensor) and np.array_equal(t.array, 2 * x)
+        s = ks.call("scalar", x)
+        assert type(s) is np.float64 and s == 3.0
+        with pytest.raises(StudentRaised, match="KeyError"):
+            ks.call("raises", x)
+        with pytest.raises(StudentRaised, match="SystemExit"):
+            ks.call("exits", x)
+        with pytest.raises(StudentMissing):
+            ks.call("undefined_function", x)
+        with pytest.raises(StudentMissing):
+            ks.call("not_a_function", x)
+        assert ks.alive
+
+
+def test_inputs_are_copies_and_mutation_is_visible(tmp_path):
+    with session(tmp_path) as ks:
+        run(ks, "def scale(x):\n    x *= 2\n    return x\n")
+        x = np.ones(4)
+        value, after = ks.call("scale", x, return_args=True)
+        assert np.array_equal(x, np.ones(4))          # the grader's own array is untouched
+        assert np.array_equal(after[0], 2 * np.ones(4))
+
+
+def test_a_loop_that_ignores_interrupts_is_killed_with_its_process_group(tmp_path):
+    with session(tmp_path, call_timeout=3) as ks:
+        run(ks, """
+            import signal, subprocess, os
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            child = subprocess.Popen(["sleep", "300"])
+            open("child.pid", "w").write(str(child.pid))
+            def spin(x):
+                while True:
+                    pass
+        """)
+        t0 = time.monotonic()
+        with pytest.raises(CallTimeout):
+            ks.call("spin", 1)
+        assert time.monotonic() - t0 < 15
+        assert not ks.alive
+        with pytest.raises(KernelDied):
+            ks.call("spin", 1)
+
+
+@pytest.mark.parametrize("code", ["import os; os._exit(3)", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"])
+def test_kernel_death_is_reported(tmp_path, code):
+    with session(tmp_path) as ks:
+        with pytest.raises(KernelDied):
+            ks.run_cell(code)
+        assert not ks.alive
+
+
+def test_gigabytes_of_output_are_cut_off(tmp_path):
+    with session(tmp_path, max_output_bytes=2_000_000) as ks:
+        with pytest.raises(KernelDied, match="printed more than"):
+            ks.run_cell("while True:\n    print('x' * 100000)")
+
+
+def test_memory_is_limited(tmp_path):
+    limits = Limits(memory_bytes=3 * 2**30)
+    sandbox = BubblewrapSandbox(limits) if HAS_BWRAP else Sandbox(limits)
+    with session(tmp_path, sandbox) as ks:
+        text, outputs = run(ks, "try:\n    big = bytearray(8 * 2**30)\nexcept MemoryError:\n    print('MemoryError')\n")
+        assert "MemoryError" in text
+        assert ks.alive
+
+
+def test_nothing_in_the_environment_says_grading(tmp_path, monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.setenv("COURSE_WORK_DIR", str(tmp_path))
+    with session(tmp_path) as ks:
+        text, _ = run(ks, "import os\nprint(sorted(os.environ))")
+    assert "NBGRADER" not in text and "COURSE" not in text and "GRADE" not in text.upper()
+
+
+@needs_bwrap
+def test_the_sandbox_hides_the_course_and_the_network(tmp_path):
+    other = course.WORK / "autograded"
+    with session(tmp_path, BubblewrapSandbox()) as ks:
+        text, _ = run(ks, f"""
+            import os, socket
+            for p in {[str(course.SOLUTIONS), str(course.CHECKS), str(course.CONFIG), str(course.WORK), str(other)]!r}:
+                print(p, os.path.exists(p))
+            try:
+                socket.create_connection(("127.0.0.1", 22), timeout=2)
+                print("network: open")
+            except OSError:
+                print("network: blocked")
+            try:
+                open({str(course.REPO / 'data' / 'planted.txt')!r}, "w")
+                print("data: writable")
+            except OSError:
+                print("data: read-only")
+            open("mine.txt", "w").write("ok")
+            import coursekit
+            X, y, _ = coursekit.load_dataset("iris")
+            print("data:", X.shape)
+        """)
+    assert "True" not in text, text
+    assert "network: blocked" in text and "data: read-only" in text and "data: (150, 4)" in text
+    assert (tmp_path / "submission" / "mine.txt").read_text() == "ok"
+    assert not (course.REPO / "data" / "planted.txt").exists()
+
+
+@needs_bwrap
+def test_a_fork_bomb_is_bounded(tmp_path):
+    with session(tmp_path, BubblewrapSandbox(Limits(processes=32)), cell_timeout=60) as ks:
+        text, _ = run(ks, """
+            import os, time
+            pids, refused = [], 0
+            for _ in range(200):
+                try:
+                    pid = os.fork()
+                except OSError:
+                    refused += 1
+                    continue
+                if pid == 0:
+                    time.sleep(30)
+                    os._exit(0)
+                pids.append(pid)
+            print("forked", len(pids), "refused", refused)
+        """)
+    forked = int(text.split()[1])
+    assert forked <= 40, text
