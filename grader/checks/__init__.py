@@ -1,0 +1,1 @@
+"""Hidden checks, one module per notebook: test_<assignment>.py. Never shipped to students."""
