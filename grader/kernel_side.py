@@ -7,6 +7,9 @@
 
 
 def _course_call():
+    class _Skip(Exception):
+        pass
+
     import base64
     import json
     import sys
@@ -32,6 +35,12 @@ def _course_call():
                 return [dec(v) for v in node["__list__"]]
             if "__dict__" in node:
                 return {k: dec(v) for k, v in node["__dict__"].items()}
+            if "__build__" in node:  # an argument made in the kernel by a notebook function
+                name, args, kwargs = node["__build__"]
+                maker = _ns.get(name)  # noqa: F821
+                if not callable(maker):
+                    raise LookupError(f"`{name}` is not defined: did its cell run without error?")
+                return maker(*[dec(a) for a in args], **{k: dec(v) for k, v in kwargs.items()})
         return node
 
     def enc_array(arr, tag):
@@ -39,6 +48,27 @@ def _course_call():
             return {"__rejected__": f"array of dtype {arr.dtype}"}
         data = base64.b64encode(sys.modules["numpy"].ascontiguousarray(arr).tobytes()).decode("ascii")
         return {tag: [arr.dtype.str, list(arr.shape), data]}
+
+    param_names = {}  # id(parameter) -> "module_index.name", filled as modules are encoded
+
+    def enc_module(module, depth):
+        index = len({v.split(".", 1)[0] for v in param_names.values()})
+        params = []
+        for name, p in module.named_parameters():
+            param_names.setdefault(id(p), f"{index}.{name}")
+            params.append([name, bool(p.requires_grad), enc(p, depth + 1)])
+        buffers = [[name, enc(b, depth + 1)] for name, b in module.named_buffers()]
+        return {"__module__": {"class": type(module).__qualname__[:100], "training": bool(module.training),
+                               "params": params, "buffers": buffers}}
+
+    def enc_optimizer(opt, depth):
+        groups = []
+        for group in opt.param_groups:
+            hyper = {k: enc(v, depth + 1) for k, v in group.items()
+                     if k != "params" and (v is None or type(v) in (bool, int, float, tuple))}
+            names = [param_names.get(id(p), f"?{i}") for i, p in enumerate(group["params"])]
+            groups.append({"params": names, "hyper": hyper})
+        return {"__optimizer__": {"class": type(opt).__qualname__[:100], "groups": groups}}
 
     def enc(value, depth=0):
         np, torch = sys.modules.get("numpy"), sys.modules.get("torch")  # only if the student imported them
@@ -71,6 +101,12 @@ def _course_call():
             return enc_array(t.cpu().contiguous().numpy(), "__tensor__")
         if torch is not None and kind is torch.Size:
             return {"__tuple__": [int(v) for v in value]}
+        if torch is not None and kind is torch.nn.Parameter:
+            return enc_array(value.detach().cpu().contiguous().numpy(), "__tensor__")
+        if torch is not None and isinstance(value, torch.nn.Module):
+            return enc_module(value, depth)
+        if torch is not None and isinstance(value, torch.optim.Optimizer):
+            return enc_optimizer(value, depth)
         return {"__rejected__": "object of type " + getattr(kind, "__qualname__", "?")}
 
     fn = _ns.get(req["name"])  # noqa: F821
@@ -79,13 +115,22 @@ def _course_call():
     elif not callable(fn):
         reply = {"status": "not_callable"}
     else:
-        args = [dec(a) for a in req["args"]]
-        kwargs = {k: dec(v) for k, v in req["kwargs"].items()}
         try:
+            args = [dec(a) for a in req["args"]]
+            kwargs = {k: dec(v) for k, v in req["kwargs"].items()}
+        except BaseException as err:  # noqa: B036 - a builder function failed or is missing
+            args = None
+            reply = {"status": "raised", "type": type(err).__name__[:80],
+                     "message": ("while preparing the arguments: " + str(err))[:400]}
+        try:
+            if args is None:
+                raise _Skip
             value = fn(*args, **kwargs)
             reply = {"status": "ok", "value": enc(value)}
             if req.get("return_args"):
                 reply["args_after"] = [enc(a) for a in args]
+        except _Skip:
+            pass
         except BaseException as err:  # noqa: B036 - SystemExit in a student function is a failure too
             try:
                 message = str(err)[:400]

@@ -39,6 +39,32 @@ class FromTensor:
     array: np.ndarray
 
 
+@dataclass(frozen=True)
+class Build:
+    """An argument made inside the kernel by calling the notebook's function `name(*args, **kwargs)`
+    (for objects that cannot travel as plain data, such as a torch model)."""
+    name: str
+    args: tuple = ()
+    kwargs: dict | None = None
+
+
+@dataclass(frozen=True)
+class ModuleState:
+    """A torch.nn.Module as plain data: parameters name -> (requires_grad, array), buffers, mode."""
+    cls: str
+    training: bool
+    params: dict
+    buffers: dict
+
+
+@dataclass(frozen=True)
+class OptimizerState:
+    """A torch optimizer as plain data: groups of {"params": [names], "hyper": {lr, ...}}.
+    Parameter names are "<k>.<name>" for the k-th module returned in the same value."""
+    cls: str
+    groups: list
+
+
 def encode(value):
     """Encode grader-chosen inputs (numpy arrays, torch tensors, numbers, containers) for the kernel."""
     import torch
@@ -60,6 +86,9 @@ def encode(value):
         return {"__dict__": {str(k): encode(v) for k, v in value.items()}}
     if value is None or isinstance(value, (bool, int, str)):
         return value
+    if isinstance(value, Build):
+        return {"__build__": [value.name, [encode(a) for a in value.args],
+                              {k: encode(v) for k, v in (value.kwargs or {}).items()}]}
     raise TypeError(f"cannot send {type(value).__name__} to a kernel")
 
 
@@ -81,6 +110,39 @@ def _array(spec) -> np.ndarray:
     if len(raw) != count * dt.itemsize:
         raise WireError("array data does not match its shape")
     return np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+
+
+def _tensor(node, depth):
+    value = decode(node, depth + 1)
+    if not isinstance(value, FromTensor):
+        raise WireError("malformed module")
+    return value.array
+
+
+def _module(body, depth):
+    params, buffers = {}, {}
+    try:
+        for name, requires_grad, node in body["params"]:
+            if type(name) is not str or type(requires_grad) is not bool:
+                raise WireError("malformed module")
+            params[name] = (requires_grad, _tensor(node, depth))
+        for name, node in body["buffers"]:
+            buffers[str(name)] = _tensor(node, depth)
+        return ModuleState(str(body["class"]), bool(body["training"]), params, buffers)
+    except (KeyError, TypeError, ValueError) as err:
+        raise WireError("malformed module") from err
+
+
+def _optimizer(body, depth):
+    try:
+        groups = []
+        for group in body["groups"]:
+            names = [str(n) for n in group["params"]]
+            hyper = {str(k): decode(v, depth + 1) for k, v in group["hyper"].items()}
+            groups.append({"params": names, "hyper": hyper})
+        return OptimizerState(str(body["class"]), groups)
+    except (KeyError, TypeError, ValueError) as err:
+        raise WireError("malformed optimizer") from err
 
 
 def decode(node, depth: int = 0):
@@ -114,4 +176,8 @@ def decode(node, depth: int = 0):
             return {str(k): decode(v, depth + 1) for k, v in body.items()}
         if tag == "__rejected__" and type(body) is str:
             return Rejected(body[:200])
+        if tag == "__module__" and type(body) is dict:
+            return _module(body, depth)
+        if tag == "__optimizer__" and type(body) is dict:
+            return _optimizer(body, depth)
     raise WireError("unexpected value in the kernel's reply")
