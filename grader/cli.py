@@ -109,6 +109,25 @@ def cmd_check(args):
 
 
 # -- autograde (the instructor's batch) ----------------------------------------------------------
+def record_without_notebook(work: Path, assignment: str, student: str, reason: str):
+    """A student with nothing gradable: a zero in the gradebook (nbgrader's own API) and a report."""
+    from nbgrader.api import Gradebook
+    from .grading import Report, PartReport, REVIEW
+    parts = course.graded_parts(course.read_notebook(course.source_notebook(assignment)))
+    with Gradebook(f"sqlite:///{work / 'gradebook.db'}", "training-neural-networks") as gb:
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score, grade.needs_manual_grade = 0, True
+        gb.db.commit()
+    report = Report(assignment, course.source_notebook(assignment).stem, student, 0, "none",
+                    parts=[PartReport(p, pts, 0.0, REVIEW, reason) for p, pts in parts.items()])
+    out = work / "reports" / assignment / f"{student}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report.to_json())
+
+
 def cmd_autograde(args):
     src = Path(args.submissions)
     if not src.exists():
@@ -118,41 +137,50 @@ def cmd_autograde(args):
     try:
         found, problems = collect(root, args.assignment or None)
         work = course.WORK
-        submitted = work / "submitted"
-        students = sorted({s for s, _ in found} | {p.student for p in problems if p.assignment})
-        for (student, assignment), nb in found.items():
-            dest = submitted / student / assignment
-            if dest.exists():
-                shutil.rmtree(dest)
-            dest.mkdir(parents=True)
-            shutil.copy(nb, dest / nb.name)
-            stamp = nb.parent / "timestamp.txt"
-            if stamp.is_file():
-                shutil.copy(stamp, dest / "timestamp.txt")
-        for p in problems:  # a folder with no gradable notebook: nbgrader records zero for it
-            if p.assignment and (p.student, p.assignment) not in found:
-                dest = submitted / p.student / p.assignment
-                if dest.exists():
-                    shutil.rmtree(dest)
-                dest.mkdir(parents=True)
+        work.mkdir(parents=True, exist_ok=True)
         for line in problems:
             print("PROBLEM " + line.line())
         assignments = sorted({a for _, a in found} | {p.assignment for p in problems if p.assignment})
         t0 = time.monotonic()
         for a in assignments:
-            if not (work / "gradebook.db").exists() or args.release:
+            if not (work / "gradebook.db").exists() or args.release or not (work / "release" / a).is_dir():
                 release([a], into=work / "release")
-            extra = [f"--GradeWithHiddenChecks.require_sandbox=True"] if args.require_sandbox else []
-            for student in students:
-                if not (submitted / student / a).is_dir():
-                    continue
-                proc = nbgrader("autograde", a, f"--student={student}", "--force", *extra, check=False)
-                if proc.returncode != 0:
-                    print(f"PROBLEM {student}: {a}: nbgrader autograde failed; see "
-                          f"{work / 'logs'}/{student}-{a}.log", file=sys.stderr)
-                    (work / "logs").mkdir(exist_ok=True)
-                    (work / "logs" / f"{student}-{a}.log").write_text(proc.stdout + proc.stderr)
+            batch = sorted(s for s, x in found if x == a)
+            for student in batch:
+                dest = work / "submitted" / student / a
+                if dest.exists():
+                    shutil.rmtree(dest)
+                dest.mkdir(parents=True)
+                nb = found[(student, a)]
+                shutil.copy(nb, dest / nb.name)
+                if (nb.parent / "timestamp.txt").is_file():
+                    shutil.copy(nb.parent / "timestamp.txt", dest / "timestamp.txt")
+            for student in batch:
+                (work / "reports" / a / f"{student}.json").unlink(missing_ok=True)
+            extra = ["--GradeWithHiddenChecks.require_sandbox=True"] if args.require_sandbox else []
+            # one nbgrader process for the batch; any student it could not finish is retried alone
+            proc = nbgrader("autograde", a, "--force", *extra, check=False)
+            (work / "logs").mkdir(exist_ok=True)
+            (work / "logs" / f"autograde-{a}.log").write_text(proc.stdout + proc.stderr)
+            for student in batch:
+                if not (work / "reports" / a / f"{student}.json").is_file():
+                    proc = nbgrader("autograde", a, f"--student={student}", "--force", *extra, check=False)
+                    if not (work / "reports" / a / f"{student}.json").is_file():
+                        log = work / "logs" / f"{student}-{a}.log"
+                        log.parent.mkdir(exist_ok=True)
+                        log.write_text(proc.stdout + proc.stderr)
+                        reason = f"nbgrader could not grade this notebook (log: {log})"
+                        print(f"PROBLEM {student}: {a}: {reason}")
+                        record_without_notebook(work, a, student, reason)
+            for p in problems:
+                if p.assignment == a and (p.student, a) not in found:
+                    record_without_notebook(work, a, p.student, p.reason)
             nbgrader("generate_feedback", a, "--force", check=False)
+        for p in problems:
+            if not p.assignment:  # nothing gradable at all (an empty folder): zero in every assignment
+                for a in assignments:
+                    if (p.student, a) not in found:
+                        record_without_notebook(work, a, p.student, p.reason)
         grades_csv = work / "grades.csv"
         nbgrader("export", f"--to={grades_csv}")
         summarize(work, assignments, problems)
@@ -177,7 +205,8 @@ def summarize(work: Path, assignments, problems):
     if rows:
         print()
         _print_table(rows, ("student", "assignment", "score", "parts"))
-    review += [(p.student, p.assignment or "-", "-", p.reason) for p in problems]
+    seen = {(r[0], r[1]) for r in review}
+    review += [(p.student, p.assignment or "-", "-", p.reason) for p in problems if (p.student, p.assignment) not in seen]
     with open(work / "needs_review.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["student", "assignment", "part", "reason"])
@@ -208,6 +237,21 @@ def cmd_bench(args):
     return 0
 
 
+# -- lab ---------------------------------------------------------------------------------------
+def cmd_lab(args):
+    """Open JupyterLab on the course, with nbgrader's extensions reading the course config."""
+    import os
+    from .nbgrader_run import env_for
+    env = env_for()
+    # nbgrader's server extensions (Validate, assignment list, formgrader) look for nbgrader_config.py
+    # in Jupyter's config path: put grader/ there rather than a copy of the config at the root.
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(course.CONFIG.parent), env.get("JUPYTER_CONFIG_PATH", "")])
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={course.REPO}",
+           "--ServerApp.default_url=/lab/tree/notebooks", *args.jupyter_args]
+    os.chdir(course.REPO)
+    os.execve(sys.executable, cmd, env)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -224,6 +268,9 @@ def main(argv=None):
     p.add_argument("--release", action="store_true", help="re-register the assignments in the gradebook first")
     p.add_argument("--require-sandbox", action="store_true", help="refuse to grade without bubblewrap")
     p.set_defaults(func=cmd_autograde)
+    p = sub.add_parser("lab", help="open the course in JupyterLab (nbgrader's Validate and formgrader included)")
+    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab")
+    p.set_defaults(func=cmd_lab)
     p = sub.add_parser("bench", help="time executing and autograding each solution notebook")
     p.add_argument("assignment", nargs="*")
     p.set_defaults(func=cmd_bench)

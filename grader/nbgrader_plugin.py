@@ -62,6 +62,18 @@ class FlagEditedTestCells(NbGraderPreprocessor):
                     flags[gid] = "its test cell's nbgrader metadata was changed"
                 elif utils.compute_checksum(cell) != sources[gid].checksum:
                     flags[gid] = "its test cell was edited"
+        # nbgrader's DeduplicateIds would leave an empty nbgrader entry on the earlier copies of a
+        # duplicated cell, which CheckCellMetadata then rejects, failing the whole notebook. Keep the
+        # last copy (as nbgrader does) and drop the nbgrader entry of the others outright.
+        seen = set()
+        for cell in reversed(nb.cells):
+            gid = course.nbgrader_meta(cell).get("grade_id")
+            if gid is not None and ids[gid] > 1:
+                if gid in seen:
+                    cell.metadata.pop("nbgrader", None)
+                    cell.metadata.pop("editable", None)
+                    cell.metadata.pop("deletable", None)
+                seen.add(gid)
         if flags:
             self.log.warning("%s/%s: test cells flagged for review: %s",
                              nbr.get("student"), nbr["notebook"], ", ".join(sorted(flags)))
