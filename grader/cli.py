@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -129,10 +130,18 @@ def record_without_notebook(work: Path, assignment: str, student: str, reason: s
 
 
 def cmd_autograde(args):
+    from .batch import enable_wal, is_done, plot_summary, run_tasks, sha256
     src = Path(args.submissions)
     if not src.exists():
         print(f"{src}: no such folder or zip", file=sys.stderr)
         return 2
+    if args.require_sandbox:
+        from .sandbox import choose_sandbox
+        try:
+            choose_sandbox(require=True)
+        except RuntimeError as err:
+            print(f"refusing to grade: {err}", file=sys.stderr)
+            return 2
     root, tmp = unpack(src)
     try:
         found, problems = collect(root, args.assignment or None)
@@ -145,49 +154,59 @@ def cmd_autograde(args):
         for a in assignments:
             if not (work / "gradebook.db").exists() or args.release or not (work / "release" / a).is_dir():
                 release([a], into=work / "release")
-            batch = sorted(s for s, x in found if x == a)
-            for student in batch:
-                dest = work / "submitted" / student / a
-                if dest.exists():
-                    shutil.rmtree(dest)
-                dest.mkdir(parents=True)
-                nb = found[(student, a)]
-                shutil.copy(nb, dest / nb.name)
-                if (nb.parent / "timestamp.txt").is_file():
-                    shutil.copy(nb.parent / "timestamp.txt", dest / "timestamp.txt")
-            for student in batch:
-                (work / "reports" / a / f"{student}.json").unlink(missing_ok=True)
-            extra = ["--GradeWithHiddenChecks.require_sandbox=True"] if args.require_sandbox else []
-            # one nbgrader process for the batch; any student it could not finish is retried alone
-            proc = nbgrader("autograde", a, "--force", *extra, check=False)
-            (work / "logs").mkdir(exist_ok=True)
-            (work / "logs" / f"autograde-{a}.log").write_text(proc.stdout + proc.stderr)
-            for student in batch:
-                if not (work / "reports" / a / f"{student}.json").is_file():
-                    proc = nbgrader("autograde", a, f"--student={student}", "--force", *extra, check=False)
-                    if not (work / "reports" / a / f"{student}.json").is_file():
-                        log = work / "logs" / f"{student}-{a}.log"
-                        log.parent.mkdir(exist_ok=True)
-                        log.write_text(proc.stdout + proc.stderr)
-                        reason = f"nbgrader could not grade this notebook (log: {log})"
-                        print(f"PROBLEM {student}: {a}: {reason}")
-                        record_without_notebook(work, a, student, reason)
-            for p in problems:
-                if p.assignment == a and (p.student, a) not in found:
-                    record_without_notebook(work, a, p.student, p.reason)
-            nbgrader("generate_feedback", a, "--force", check=False)
+        if (work / "gradebook.db").exists():
+            enable_wal(work / "gradebook.db")
+        tasks, skipped = [], 0
+        for (student, a), nb in sorted(found.items()):
+            digest = sha256(nb)
+            if not args.force and is_done(work, student, a, digest):
+                skipped += 1
+                continue
+            dest = work / "submitted" / student / a
+            if dest.exists():
+                shutil.rmtree(dest)
+            dest.mkdir(parents=True)
+            shutil.copy(nb, dest / nb.name)
+            if (nb.parent / "timestamp.txt").is_file():
+                shutil.copy(nb.parent / "timestamp.txt", dest / "timestamp.txt")
+            (work / "reports" / a / f"{student}.json").unlink(missing_ok=True)
+            manifest = work / "manifest" / a / f"{student}.sha256"
+            manifest.parent.mkdir(parents=True, exist_ok=True)
+            manifest.write_text(digest)
+            tasks.append((student, a))
+        if skipped:
+            print(f"{skipped} submission(s) already graded from the same file: skipped (--force regrades)")
+        extra = ["--GradeWithHiddenChecks.require_sandbox=True"] if args.require_sandbox else []
+
+        def finished(result):
+            if result["ok"]:
+                return
+            log = work / "logs" / f"{result['student']}-{result['assignment']}.log"
+            log.parent.mkdir(exist_ok=True)
+            log.write_text(result["log"])
+            reason = f"nbgrader could not grade this notebook (log: {log})"
+            print(f"PROBLEM {result['student']}: {result['assignment']}: {reason}", file=sys.stderr)
+            record_without_notebook(work, result["assignment"], result["student"], reason)
+
+        workers = args.workers or os.cpu_count() or 1
+        run_tasks(tasks, work, workers, args.scheduler, extra, on_done=finished)
         for p in problems:
-            if not p.assignment:  # nothing gradable at all (an empty folder): zero in every assignment
-                for a in assignments:
-                    if (p.student, a) not in found:
-                        record_without_notebook(work, a, p.student, p.reason)
+            targets = [p.assignment] if p.assignment else assignments
+            for a in targets:
+                if (p.student, a) not in found:
+                    record_without_notebook(work, a, p.student, p.reason)
+        for a in assignments:
+            nbgrader("generate_feedback", a, "--force", check=False)
         grades_csv = work / "grades.csv"
         nbgrader("export", f"--to={grades_csv}")
         summarize(work, assignments, problems)
-        print(f"\ngraded in {time.monotonic() - t0:.1f} s")
+        pictures = [plot_summary(work, a) for a in assignments]
+        print(f"\ngraded {len(tasks)} notebook(s) in {time.monotonic() - t0:.1f} s")
         print(f"grades:   {grades_csv}")
         print(f"feedback: {work / 'feedback'}/<student>/<assignment>/")
         print(f"reports:  {work / 'reports'}/<assignment>/<student>.json")
+        for picture in filter(None, pictures):
+            print(f"summary:  {picture}")
         return 0
     finally:
         if tmp is not None:
@@ -267,6 +286,9 @@ def main(argv=None):
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.add_argument("--release", action="store_true", help="re-register the assignments in the gradebook first")
     p.add_argument("--require-sandbox", action="store_true", help="refuse to grade without bubblewrap")
+    p.add_argument("--workers", type=int, default=0, help="parallel gradings on this machine (default: cores)")
+    p.add_argument("--scheduler", help="address of a Dask scheduler to grade on its workers instead")
+    p.add_argument("--force", action="store_true", help="regrade submissions already graded from the same file")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("lab", help="open the course in JupyterLab (nbgrader's Validate and formgrader included)")
     p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab")

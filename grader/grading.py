@@ -61,15 +61,17 @@ class Report:
         return json.dumps(data, indent=1)
 
 
-def _cells_to_run(nb):
+def _cells_to_run(nb, run_experiments=False):
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and not course.is_experiment(cell) and not course.is_test_cell(cell):
+        if cell.cell_type == "code" and not course.is_test_cell(cell) \
+                and (run_experiments or not course.is_experiment(cell)):
             yield index, cell
 
 
-def execute_student_cells(nb, session, report):
-    """Run every code cell except experiments and test cells, keeping outputs for the feedback."""
-    for index, cell in _cells_to_run(nb):
+def execute_student_cells(nb, session, report, run_experiments=False):
+    """Run every code cell except test cells and (unless asked) experiment cells, which only make
+    plots: the hidden checks call the student's functions directly. Outputs are kept for feedback."""
+    for index, cell in _cells_to_run(nb, run_experiments):
         cell.outputs, cell.execution_count = [], None
         try:
             cell.outputs, cell.execution_count = session.run_cell(cell.source)
@@ -82,7 +84,7 @@ def execute_student_cells(nb, session, report):
 
 def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_parts=None,
                    flags=None, seed=None, sandbox=None, cell_timeout=60.0, call_timeout=30.0,
-                   notebook_timeout=600.0) -> Report:
+                   notebook_timeout=600.0, run_experiments=False) -> Report:
     """Grade `nb` (modified in place: cell outputs and test-cell feedback) and return its report.
 
     expected_parts: grade_id -> points, from the gradebook or the source notebook (authoritative);
@@ -107,7 +109,7 @@ def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_par
     try:
         with KernelSession(workdir, sandbox, cell_timeout=cell_timeout, call_timeout=call_timeout,
                            notebook_timeout=notebook_timeout) as session:
-            stopped = execute_student_cells(nb, session, report)
+            stopped = execute_student_cells(nb, session, report, run_experiments)
             if not stopped:
                 module = course.check_module(assignment)
                 if not module.is_file():

@@ -25,7 +25,8 @@ c.CourseDirectory.submitted_directory = f"{_work}/submitted"
 c.CourseDirectory.autograded_directory = f"{_work}/autograded"
 c.CourseDirectory.feedback_directory = f"{_work}/feedback"
 c.CourseDirectory.solution_directory = f"{_work}/released_solutions"
-c.CourseDirectory.db_url = f"sqlite:///{course.WORK / 'gradebook.db'}"
+# a long lock timeout: parallel graders take turns writing to the SQLite gradebook (WAL mode)
+c.CourseDirectory.db_url = f"sqlite:///{course.WORK / 'gradebook.db'}?timeout=120"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
 # Students' stubs: the signature, docstring and return line stay; the body is theirs.
