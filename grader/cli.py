@@ -77,6 +77,9 @@ def grade_one(path: Path, seed=None, extra=()) -> dict:
 def print_report(report, path):
     print(f"\n{path}  (assignment {report['assignment']}, seed {report['seed']}, "
           f"sandbox {report['sandbox']}, {report['seconds']:.1f} s)")
+    if report["sandbox"] != "bubblewrap":
+        print("WARNING: graded WITHOUT the bubblewrap sandbox (resource limits only). "
+              "Install bubblewrap for the isolation instructors use: sudo apt-get install bubblewrap")
     rows = []
     for p in report["parts"]:
         failed = [c for c in p["checks"] if not c["passed"]]
@@ -236,24 +239,75 @@ def summarize(work: Path, assignments, problems):
 
 # -- bench ---------------------------------------------------------------------------------------
 def cmd_bench(args):
+    """Per notebook: executing the solution vs autograding it; optionally a class of N copies graded
+    with 1 and 2 workers and with one plain sequential `nbgrader autograde` run."""
     from nbclient import NotebookClient
-    rows = []
-    for a in args.assignment or course.assignments():
+    assignments = args.assignment or course.assignments()
+    rows, exec_total = [], 0.0
+    for a in assignments:
         src = course.source_notebook(a)
         nb = course.read_notebook(src)
-        t0 = time.perf_counter()
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(src.parent)}}).execute()
-        t_exec = time.perf_counter() - t0
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copy(src, Path(tmp) / src.name)
+            t0 = time.perf_counter()
+            NotebookClient(nb, timeout=600, kernel_name="python3",
+                           resources={"metadata": {"path": tmp}}).execute()
+            t_exec = time.perf_counter() - t0
+        exec_total += t_exec
         t0 = time.perf_counter()
         report = grade_one(src)
         t_grade = time.perf_counter() - t0
-        rows.append((a, f"{t_exec:.1f}", f"{t_grade:.1f}", f"{report['seconds']:.1f}",
-                     f"{report['score']:g}/{report['max_score']:g}"))
-    print("Per notebook: executing the solution top to bottom, and autograding it as one submission")
-    print("(autograde = generate_assignment + nbgrader autograde in a fresh work folder; grading = our step)\n")
-    _print_table(rows, ("notebook", "execute s", "autograde s", "grading s", "score"))
+        rows.append((a, f"{t_exec:.1f}", f"{report['seconds']:.1f}", f"{t_grade:.1f}",
+                     f"{report['seconds'] / t_exec:.2f}", f"{report['score']:g}/{report['max_score']:g}"))
+    print("Per notebook (seconds): executing the solution top to bottom; grading it (kernel without the "
+          "experiment cells, plus the hidden checks); `check` end to end (nbgrader generate_assignment + "
+          "autograde in a fresh work folder)\n")
+    _print_table(rows, ("notebook", "execute", "grade", "check total", "grade/execute", "score"))
+    if args.class_size:
+        bench_class(assignments, args.class_size, exec_total)
     return 0
+
+
+def bench_class(assignments, n, exec_total):
+    from .nbgrader_run import env_for
+    import subprocess
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="course-bench-") as tmp:
+        subs = Path(tmp) / "subs"
+        for i in range(n):
+            for a in assignments:
+                dest = subs / f"student{i:03d}" / a
+                dest.mkdir(parents=True)
+                shutil.copy(course.source_notebook(a), dest)
+        timings = {}
+        for label, extra in (("1 worker", ["--workers", "1"]), ("2 workers", ["--workers", "2"])):
+            work = Path(tmp) / label.replace(" ", "-")
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "grader", "autograde", str(subs), *extra], cwd=course.REPO,
+                           env=env_for(work), capture_output=True, text=True, check=True)
+            timings[label] = time.perf_counter() - t0
+        work = Path(tmp) / "plain"
+        for a in assignments:  # plain nbgrader: one sequential autograde over the whole class
+            release([a], into=work / "release", work=work)
+            for i in range(n):
+                dest = work / "submitted" / f"student{i:03d}" / a
+                dest.mkdir(parents=True)
+                shutil.copy(course.source_notebook(a), dest)
+        t0 = time.perf_counter()
+        for a in assignments:
+            nbgrader("autograde", a, "--force", work=work)
+        timings["plain nbgrader autograde"] = time.perf_counter() - t0
+    total = n * len(assignments)
+    for label, seconds in timings.items():
+        rows.append((label, f"{seconds:.1f}", f"{seconds / total:.2f}",
+                     f"{seconds / (n * exec_total):.2f}"))
+    efficiency = timings["1 worker"] / (2 * timings["2 workers"])
+    print(f"\nA class of {n} complete submissions ({total} notebooks); bare execution of one complete "
+          f"submission: {exec_total:.1f} s\n")
+    _print_table(rows, ("mode", "wall s", "s per notebook", "vs bare execution"))
+    print(f"\nparallel efficiency with 2 workers: {efficiency:.2f} (1.00 = linear)")
+    print("(`autograde` includes release into the gradebook, feedback, export and plots; "
+          "plain nbgrader here is the autograde step alone)")
 
 
 # -- lab ---------------------------------------------------------------------------------------
@@ -293,8 +347,14 @@ def main(argv=None):
     p = sub.add_parser("lab", help="open the course in JupyterLab (nbgrader's Validate and formgrader included)")
     p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab")
     p.set_defaults(func=cmd_lab)
+    p = sub.add_parser("site", help="build a static HTML read-through of the executed solution notebooks")
+    p.add_argument("assignment", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--out", default=str(course.REPO / "site"), help="output folder (default: site/)")
+    p.set_defaults(func=lambda a: __import__("grader.site", fromlist=["cmd_site"]).cmd_site(a))
     p = sub.add_parser("bench", help="time executing and autograding each solution notebook")
     p.add_argument("assignment", nargs="*")
+    p.add_argument("--class-size", type=int, default=0,
+                   help="also grade N copies of a complete submission with 1 and 2 workers and plain nbgrader")
     p.set_defaults(func=cmd_bench)
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,85 @@
+"""Grading a class in parallel: local workers, a real Dask cluster on loopback, resume and --force."""
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+import submissions as S
+from conftest import REPO, full_scores
+from test_mutants import load_mutants, mutate
+
+TOTAL = sum(full_scores(S.A).values())
+
+
+def batch(root):
+    S.write(root, "ann", S.solution())
+    S.write(root, "ben", S.release())
+    mutants, _ = load_mutants(S.A)
+    S.write(root, "cat", mutate(S.A, "softmax", next(iter(mutants["softmax"].values()))))
+
+
+def autograde(root, work, *extra, timeout=1800):
+    env = dict(os.environ, COURSE_WORK_DIR=str(work))
+    proc = subprocess.run([sys.executable, "-m", "grader", "autograde", str(root), *extra], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with open(work / "grades.csv") as fh:
+        return proc, {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(fh)}
+
+
+EXPECTED = {"ann": TOTAL, "ben": 0.0, "cat": TOTAL - full_scores(S.A)["softmax"]}
+
+
+@pytest.mark.slow
+def test_two_workers_resume_and_force(tmp_path):
+    root, work = tmp_path / "subs", tmp_path / "work"
+    batch(root)
+    proc, grades = autograde(root, work, "--workers", "2")
+    assert grades == EXPECTED
+    assert "grading" in proc.stderr and "notebook" in proc.stderr  # the progress bar
+    assert (work / "summary" / f"{S.A}.png").stat().st_size > 1000
+    stamps = {p.name: p.stat().st_mtime_ns for p in (work / "reports" / S.A).glob("*.json")}
+    # an interrupted run started again: ann's report vanished as if the run had stopped before her
+    (work / "reports" / S.A / "ann.json").unlink()
+    proc, grades = autograde(root, work, "--workers", "2")
+    assert "2 submission(s) already graded" in proc.stdout and grades == EXPECTED
+    for name in ("ben.json", "cat.json"):
+        assert (work / "reports" / S.A / name).stat().st_mtime_ns == stamps[name]
+    proc, grades = autograde(root, work, "--workers", "1", "--force")
+    assert "already graded" not in proc.stdout and grades == EXPECTED
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_grades_the_same(tmp_path):
+    pytest.importorskip("distributed")
+    root, work = tmp_path / "subs", tmp_path / "work"
+    batch(root)
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    bindir = os.path.dirname(sys.executable)
+    scheduler = subprocess.Popen([os.path.join(bindir, "dask"), "scheduler", "--host", "127.0.0.1", "--port",
+                                  str(port), "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = subprocess.Popen([os.path.join(bindir, "dask"), "worker", address, "--nworkers", "2",
+                               "--nthreads", "1", "--no-dashboard"], env=env, cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        time.sleep(3)
+        proc, grades = autograde(root, work, "--scheduler", address)
+        assert grades == EXPECTED
+    finally:
+        for p in (worker, scheduler):
+            os.killpg(p.pid, 9)
