@@ -39,9 +39,13 @@ def check_close(got, want, rtol=1e-7, atol=0.0, name="result"):
         bad = np.argwhere(~np.isfinite(got_f) & np.isfinite(want_f))[0]
         raise AssertionError(f"{name} is not finite at index {tuple(bad)} (value {got_f[tuple(bad)]}); "
                              "look for overflow in exp or a log of 0")
-    err = np.abs(got_f - want_f)
+    finite = np.isfinite(want_f)
+    with np.errstate(invalid="ignore"):
+        err = np.abs(got_f - want_f)
     bound = atol + rtol * np.abs(want_f)
-    bad = ~(err <= bound)
+    # finite expected values within tolerance; infinite or NaN ones must be matched exactly
+    ok = np.where(finite, err <= bound, (got_f == want_f) | (np.isnan(got_f) & np.isnan(want_f)))
+    bad = ~ok
     if np.any(bad):
         idx = tuple(np.argwhere(bad)[0])
         raise AssertionError(
