@@ -1,0 +1,163 @@
+"""Plausible wrong implementations for notebook 05. Each is appended to the solution cell of its
+part (so it redefines the function there); the hidden checks must take that part's points away and
+leave every part that does not call the broken function untouched."""
+
+# The backward passes are checked end to end, backward(dout, batchnorm_forward(...)[1]): a broken
+# forward pass legitimately breaks them too.
+DEPENDS = {"batchnorm_backward": ["batchnorm_forward"], "batchnorm_backward_alt": ["batchnorm_forward"]}
+
+_FORWARD_TEMPLATE = '''
+def batchnorm_forward(x, gamma, beta, bn_param):
+    N, D = x.shape
+    mode = bn_param.get("mode", "train")
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.1)
+    rm = np.array(bn_param.get("running_mean", np.zeros(D)), dtype=float)
+    rv = np.array(bn_param.get("running_var", np.ones(D)), dtype=float)
+    new = dict(bn_param)
+    if mode == "train":
+        if N < 2:
+            raise ValueError("need two examples")
+        mu = x.mean(axis=0)
+        c = x - mu
+        var = (c ** 2).mean(axis=0)
+        std = np.sqrt(var + eps)
+        x_hat = c / std
+        out = gamma * x_hat + beta
+        cache = {"x_centered": c, "var": var, "std": std, "inv_std": 1 / std, "x_hat": x_hat,
+                 "gamma": gamma, "eps": eps}
+        NEW_STATS
+    elif mode == "eval":
+        EVAL_OUT
+        cache = None
+        new["running_mean"], new["running_var"] = rm, rv
+    else:
+        raise ValueError(f"unknown mode {mode}")
+    return out, cache, new
+'''
+
+_GOOD_STATS = '''new["running_mean"] = (1 - momentum) * rm + momentum * mu
+        new["running_var"] = (1 - momentum) * rv + momentum * var * N / (N - 1)'''
+_GOOD_EVAL = 'out = gamma * (x - rm) / np.sqrt(rv + eps) + beta'
+
+
+def _forward(stats=_GOOD_STATS, eval_out=_GOOD_EVAL):
+    return _FORWARD_TEMPLATE.replace("NEW_STATS", stats).replace("EVAL_OUT", eval_out)
+
+
+MUTANTS = {
+    "batchnorm_forward": {
+        "running variance from the biased batch variance": _forward(stats='''new["running_mean"] = (1 - momentum) * rm + momentum * mu
+        new["running_var"] = (1 - momentum) * rv + momentum * var'''),
+        "momentum as the weight of the old estimate": _forward(stats='''new["running_mean"] = momentum * rm + (1 - momentum) * mu
+        new["running_var"] = momentum * rv + (1 - momentum) * var * N / (N - 1)'''),
+        "eval mode normalizes with the batch statistics": _forward(
+            eval_out='out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta'),
+        "eps outside the square root": _forward().replace("std = np.sqrt(var + eps)", "std = np.sqrt(var) + eps"),
+        "unbiased variance in the normalization": _forward().replace(
+            "std = np.sqrt(var + eps)", "std = np.sqrt(var * N / (N - 1) + eps)"),
+        "an unknown mode is treated as eval": _forward().replace('elif mode == "eval":', 'else:').replace(
+            '''    else:
+        raise ValueError(f"unknown mode {mode}")
+''', ''),
+        "running statistics updated in place in bn_param": _forward(stats='''rm0, rv0 = bn_param.get("running_mean"), bn_param.get("running_var")
+        new["running_mean"] = (1 - momentum) * rm + momentum * mu
+        new["running_var"] = (1 - momentum) * rv + momentum * var * N / (N - 1)
+        if rm0 is not None:
+            rm0[...] = new["running_mean"]
+            rv0[...] = new["running_var"]'''),
+    },
+    "batchnorm_backward": {
+        "dx ignores the paths through the batch statistics": '''
+def batchnorm_backward(dout, cache):
+    return dout * cache["gamma"] * cache["inv_std"], np.sum(dout * cache["x_hat"], axis=0), dout.sum(axis=0)
+''',
+        "dx misses the path through the variance": '''
+def batchnorm_backward(dout, cache):
+    N = dout.shape[0]
+    dc = dout * cache["gamma"] * cache["inv_std"]
+    dx = dc - dc.sum(axis=0) / N
+    return dx, np.sum(dout * cache["x_hat"], axis=0), dout.sum(axis=0)
+''',
+        "variance path with 1/(N - 1)": '''
+def batchnorm_backward(dout, cache):
+    c, s, r, x_hat, gamma = cache["x_centered"], cache["std"], cache["inv_std"], cache["x_hat"], cache["gamma"]
+    N = dout.shape[0]
+    dx_hat = dout * gamma
+    dvar = -np.sum(dx_hat * c, axis=0) / s ** 2 / (2 * s)
+    dc = dx_hat * r + 2.0 / (N - 1) * c * dvar
+    dx = dc - dc.sum(axis=0) / N
+    return dx, np.sum(dout * x_hat, axis=0), dout.sum(axis=0)
+''',
+        "dgamma and dbeta averaged instead of summed over the batch": '''
+_graph_backward = batchnorm_backward
+def batchnorm_backward(dout, cache):
+    dx, dgamma, dbeta = _graph_backward(dout, cache)
+    return dx, dgamma / dout.shape[0], dbeta / dout.shape[0]
+''',
+    },
+    "batchnorm_backward_alt": {
+        "missing the factor 1/N": '''
+def batchnorm_backward_alt(dout, cache):
+    x_hat, r, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+    N = dout.shape[0]
+    g = dout * gamma
+    dx = r * (N * g - g.sum(axis=0) - x_hat * np.sum(g * x_hat, axis=0))
+    return dx, np.sum(dout * x_hat, axis=0), dout.sum(axis=0)
+''',
+        "wrong sign of the x_hat term": '''
+def batchnorm_backward_alt(dout, cache):
+    x_hat, r, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+    N = dout.shape[0]
+    g = dout * gamma
+    dx = (r / N) * (N * g - g.sum(axis=0) + x_hat * np.sum(g * x_hat, axis=0))
+    return dx, np.sum(dout * x_hat, axis=0), dout.sum(axis=0)
+''',
+        "dbeta with a broadcastable (1, D) shape": '''
+def batchnorm_backward_alt(dout, cache):
+    x_hat, r, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+    N = dout.shape[0]
+    g = dout * gamma
+    dx = (r / N) * (N * g - g.sum(axis=0) - x_hat * np.sum(g * x_hat, axis=0))
+    return dx, np.sum(dout * x_hat, axis=0), dout.sum(axis=0, keepdims=True)
+''',
+        "gamma left out of dx": '''
+def batchnorm_backward_alt(dout, cache):
+    x_hat, r = cache["x_hat"], cache["inv_std"]
+    N = dout.shape[0]
+    g = dout
+    dx = (r / N) * (N * g - g.sum(axis=0) - x_hat * np.sum(g * x_hat, axis=0))
+    return dx, np.sum(dout * x_hat, axis=0), dout.sum(axis=0)
+''',
+    },
+    "layernorm": {
+        "normalizes over the batch (columns) instead of each row": '''
+def layernorm_forward(x, gamma, beta, ln_param):
+    eps = ln_param.get("eps", 1e-5)
+    mu = x.mean(axis=0)
+    r = 1 / np.sqrt(x.var(axis=0) + eps)
+    x_hat = (x - mu) * r
+    return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": np.broadcast_to(r, x.shape)[:, :1], "gamma": gamma}
+''',
+        "unbiased variance of each row": '''
+def layernorm_forward(x, gamma, beta, ln_param):
+    eps = ln_param.get("eps", 1e-5)
+    mu = x.mean(axis=1, keepdims=True)
+    var = x.var(axis=1, keepdims=True, ddof=1) if x.shape[1] > 1 else np.zeros((x.shape[0], 1))
+    r = 1 / np.sqrt(var + eps)
+    x_hat = (x - mu) * r
+    return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": r, "gamma": gamma}
+''',
+        "backward sums over the batch axis inside dx": '''
+def layernorm_backward(dout, cache):
+    x_hat, r, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+    D = dout.shape[1]
+    g = dout * gamma
+    dx = (r / D) * (D * g - g.sum(axis=0) - x_hat * np.sum(g * x_hat, axis=0))
+    return dx, np.sum(dout * x_hat, axis=0), dout.sum(axis=0)
+''',
+        "backward ignores the row statistics": '''
+def layernorm_backward(dout, cache):
+    return dout * cache["gamma"] * cache["inv_std"], np.sum(dout * cache["x_hat"], axis=0), dout.sum(axis=0)
+''',
+    },
+}
