@@ -1,0 +1,508 @@
+"""Hidden checks of notebook 02, backpropagation by hand.
+
+Every check draws its shapes, values and programs from `rng` (seeded at grade time) and compares in
+float64 with the tolerances below, against torch autograd and against the reference solution.
+Layers are tested end to end only, `backward(dout, forward(...)[1])`: what a cache holds is the
+student's choice. Messages name the case, never the inputs.
+"""
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from grader.harness import (CheckFailure, expect_array, expect_close, expect_float, expect_tuple,
+                            expect_unchanged, part)
+
+# Tolerances (float64). Results are compared entrywise: |got - want| <= ATOL + RTOL * |want|.
+RTOL, ATOL = 1e-10, 1e-12            # values computed in a different but equivalent order
+RTOL_GRAD, ATOL_GRAD = 1e-9, 1e-11   # gradients through matrix products (entries of size ~1-10)
+RTOL_FD, ATOL_FD = 1e-8, 1e-10       # the same centred differences, up to the order of the division
+RTOL_PROG = 1e-9                     # programs of up to ~60 operations (atol scales with the gradient)
+
+GOOD_CASES = ("tanh_energy", "logsumexp", "softplus")
+BUGGY_CASES = ("tanh_energy_bug", "logsumexp_bug", "softplus_bug")
+BINARY_OPS = ("add", "sub", "mul", "div")
+UNARY_OPS = ("exp", "log", "sin", "cos", "tanh", "relu")
+
+
+def t(x, grad=False):
+    return torch.from_numpy(np.array(x, dtype=np.float64)).requires_grad_(grad)
+
+
+# -- affine ----------------------------------------------------------------------------------------
+def affine_problem(rng, n=None, d=None, m=None):
+    n = n or int(rng.integers(1, 30))
+    d = d or int(rng.integers(1, 12))
+    m = m or int(rng.integers(1, 12))
+    scale = float(rng.choice([0.1, 1.0, 5.0]))
+    return (rng.normal(0, scale, (n, d)), rng.normal(size=(d, m)), rng.normal(size=m),
+            rng.normal(size=(n, m)))
+
+
+def check_affine(student, ref, x, w, b, dout, case):
+    out, cache = expect_tuple(student.affine_forward(x, w, b), 2, "affine_forward")
+    xt, wt, bt = t(x, True), t(w, True), t(b, True)
+    out_t = xt @ wt + bt
+    (out_t * t(dout)).sum().backward()
+    scale = max(1.0, float(np.abs(out_t.detach().numpy()).max()))
+    expect_close(out, out_t.detach().numpy(), "affine_forward out", case, rtol=RTOL, atol=ATOL * scale)
+    grads = expect_tuple(student.affine_backward(dout, cache), 3, "affine_backward")
+    ref_grads = ref.affine_backward(dout, ref.affine_forward(x, w, b)[1])
+    for name, got, want, mine in zip(("dx", "dw", "db"), grads, (xt.grad, wt.grad, bt.grad), ref_grads):
+        want = want.numpy()
+        atol = ATOL_GRAD * max(1.0, float(np.abs(want).max()))
+        expect_close(got, want, f"affine_backward {name}", case, rtol=RTOL_GRAD, atol=atol)
+        expect_close(got, mine, f"affine_backward {name}", case, rtol=RTOL_GRAD, atol=atol)
+
+
+@part("affine")
+def test_affine_matches_autograd(student, ref, rng):
+    """affine_forward and affine_backward match torch autograd on random layers"""
+    for _ in range(6):
+        check_affine(student, ref, *affine_problem(rng), "random layer")
+
+
+@part("affine")
+def test_affine_edge_shapes(student, ref, rng):
+    """the affine layer handles one example, one input feature and one output"""
+    check_affine(student, ref, *affine_problem(rng, n=1), "a single example")
+    check_affine(student, ref, *affine_problem(rng, d=1), "one input feature")
+    check_affine(student, ref, *affine_problem(rng, m=1), "one output (db of shape (1,))")
+    check_affine(student, ref, *affine_problem(rng, n=1, d=1, m=1), "1 x 1 layer, one example")
+
+
+@part("affine")
+def test_affine_leaves_inputs_unchanged(student, rng):
+    """affine_forward and affine_backward do not modify their inputs"""
+    x, w, b, dout = affine_problem(rng)
+    (out, cache), after = student.call_keeping_args("affine_forward", x, w, b)
+    expect_unchanged([x, w, b], after, "affine_forward")
+    _, after = student.call_keeping_args("affine_backward", dout, cache)
+    expect_unchanged([dout], after, "affine_backward")
+
+
+# -- relu ------------------------------------------------------------------------------------------
+def relu_input(rng):
+    shape = tuple(int(s) for s in rng.integers(1, 7, size=int(rng.integers(1, 4))))
+    x = rng.normal(size=shape)
+    x[rng.random(shape) < 0.2] = 0.0  # exact zeros: the derivative there is 0
+    return x
+
+
+@part("relu")
+def test_relu_matches_torch_exactly(student, ref, rng):
+    """relu_forward and relu_backward match torch.relu and autograd, including inputs equal to 0"""
+    for _ in range(6):
+        x = relu_input(rng)
+        dout = rng.normal(size=x.shape)
+        out, cache = expect_tuple(student.relu_forward(x), 2, "relu_forward")
+        xt = t(x, True)
+        out_t = torch.relu(xt)
+        out_t.backward(t(dout))
+        expect_close(out, out_t.detach().numpy(), "relu_forward out", "random array with some zeros",
+                     rtol=0.0, atol=0.0)
+        dx = student.relu_backward(dout, cache)
+        expect_close(dx, xt.grad.numpy(), "relu_backward dx", "random array with some exact zeros "
+                     "(the derivative at 0 is 0)", rtol=0.0, atol=0.0)
+        expect_close(dx, ref.relu_backward(dout, ref.relu_forward(x)[1]), "relu_backward dx", "random array",
+                     rtol=0.0, atol=0.0)
+
+
+@part("relu")
+def test_relu_leaves_inputs_unchanged(student, rng):
+    """relu_forward and relu_backward do not modify their inputs"""
+    x = relu_input(rng)
+    dout = rng.normal(size=x.shape)
+    (out, cache), after = student.call_keeping_args("relu_forward", x)
+    expect_unchanged([x], after, "relu_forward")
+    _, after = student.call_keeping_args("relu_backward", dout, cache)
+    expect_unchanged([dout], after, "relu_backward")
+
+
+# -- softmax cross-entropy -------------------------------------------------------------------------
+def check_ce(student, ref, z, y, case):
+    loss, dscores = expect_tuple(student.softmax_cross_entropy(z, y), 2, "softmax_cross_entropy")
+    zt = t(z, True)
+    loss_t = F.cross_entropy(zt, torch.from_numpy(np.asarray(y, dtype=np.int64)))
+    loss_t.backward()
+    ref_loss, ref_grad = ref.softmax_cross_entropy(z, y)
+    expect_close(expect_float(loss, "softmax_cross_entropy loss"), loss_t.item(), "softmax_cross_entropy loss",
+                 case, rtol=RTOL, atol=ATOL)
+    expect_close(loss, ref_loss, "softmax_cross_entropy loss", case, rtol=RTOL, atol=ATOL)
+    expect_close(dscores, zt.grad.numpy(), "softmax_cross_entropy dscores", case, rtol=RTOL_GRAD, atol=ATOL)
+    expect_close(dscores, ref_grad, "softmax_cross_entropy dscores", case, rtol=RTOL_GRAD, atol=ATOL)
+
+
+@part("softmax_ce")
+def test_softmax_ce_matches_torch(student, ref, rng):
+    """softmax_cross_entropy matches F.cross_entropy and autograd on random batches"""
+    for _ in range(6):
+        n, c = int(rng.integers(1, 40)), int(rng.integers(2, 12))
+        z = rng.normal(0, float(rng.choice([0.1, 1.0, 10.0, 50.0])), size=(n, c))
+        check_ce(student, ref, z, rng.integers(0, c, size=n), "random scores")
+
+
+@part("softmax_ce")
+def test_softmax_ce_edge_cases(student, ref, rng):
+    """softmax_cross_entropy is exact for huge scores, one example and one class"""
+    n, c = int(rng.integers(2, 9)), int(rng.integers(2, 9))
+    z = rng.choice([-1.0, 1.0], size=(n, c)) * rng.uniform(900, 1100, size=(n, c))
+    check_ce(student, ref, z, rng.integers(0, c, size=n), "huge scores (about +-1e3)")
+    check_ce(student, ref, rng.normal(size=(1, c)), rng.integers(0, c, size=1), "a single example")
+    check_ce(student, ref, rng.normal(size=(n, 1)), np.zeros(n, dtype=np.int64), "a single class")
+
+
+@part("softmax_ce")
+def test_softmax_ce_leaves_inputs_unchanged(student, rng):
+    """softmax_cross_entropy does not modify its inputs"""
+    n, c = int(rng.integers(2, 20)), int(rng.integers(2, 8))
+    z, y = rng.normal(size=(n, c)), rng.integers(0, c, size=n)
+    _, after = student.call_keeping_args("softmax_cross_entropy", z, y)
+    expect_unchanged([z, y], after, "softmax_cross_entropy")
+
+
+# -- two-layer network -----------------------------------------------------------------------------
+KEYS = ("W1", "b1", "W2", "b2")
+
+
+def net_problem(rng, n=None):
+    n = n or int(rng.integers(1, 25))
+    d, h, c = int(rng.integers(1, 10)), int(rng.integers(1, 12)), int(rng.integers(2, 8))
+    params = {"W1": rng.normal(0, 0.8, (d, h)), "b1": rng.normal(0, 0.3, h),
+              "W2": rng.normal(0, 0.8, (h, c)), "b2": rng.normal(0, 0.3, c)}
+    return params, rng.normal(0, 1.5, (n, d)), rng.integers(0, c, size=n)
+
+
+def torch_net(params, X, y, reg):
+    p = {k: t(v, True) for k, v in params.items()}
+    scores = torch.relu(t(X) @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
+    loss = F.cross_entropy(scores, torch.from_numpy(y.astype(np.int64)))
+    loss = loss + 0.5 * reg * ((p["W1"] ** 2).sum() + (p["W2"] ** 2).sum())
+    loss.backward()
+    return loss.item(), {k: v.grad.numpy() for k, v in p.items()}
+
+
+def check_net(got, params, X, y, reg, ref, case):
+    loss, grads = expect_tuple(got, 2, "two_layer_loss")
+    if not isinstance(grads, dict) or set(grads) != set(KEYS):
+        raise CheckFailure("two_layer_loss must return (loss, grads) with grads a dict of exactly the keys "
+                           "W1, b1, W2, b2")
+    want_loss, want = torch_net(params, X, y, reg)
+    ref_loss, mine = ref.two_layer_loss(params, X, y, reg)
+    expect_close(expect_float(loss, "two_layer_loss loss"), want_loss, "two_layer_loss loss", case,
+                 rtol=RTOL_GRAD, atol=ATOL_GRAD)
+    expect_close(loss, ref_loss, "two_layer_loss loss", case, rtol=RTOL_GRAD, atol=ATOL_GRAD)
+    for k in KEYS:
+        atol = ATOL_GRAD * max(1.0, float(np.abs(want[k]).max()))
+        expect_close(grads[k], want[k], f"two_layer_loss grads['{k}']", case, rtol=RTOL_GRAD, atol=atol)
+        expect_close(grads[k], mine[k], f"two_layer_loss grads['{k}']", case, rtol=RTOL_GRAD, atol=atol)
+
+
+@part("two_layer_net")
+def test_two_layer_net_matches_autograd(student, ref, rng):
+    """two_layer_loss matches torch autograd, with and without the L2 penalty"""
+    for trial in range(6):
+        params, X, y = net_problem(rng)
+        reg = 0.0 if trial % 2 == 0 else float(rng.uniform(0.01, 2.0))
+        check_net(student.two_layer_loss(params, X, y, reg), params, X, y, reg, ref,
+                  "random network, reg = 0" if reg == 0 else "random network, reg > 0")
+
+
+@part("two_layer_net")
+def test_two_layer_net_default_reg_and_one_example(student, ref, rng):
+    """two_layer_loss defaults to reg = 0 and handles a single example"""
+    params, X, y = net_problem(rng)
+    check_net(student.two_layer_loss(params, X, y), params, X, y, 0.0, ref, "default reg")
+    params, X, y = net_problem(rng, n=1)
+    check_net(student.two_layer_loss(params, X, y, 0.5), params, X, y, 0.5, ref, "a single example, reg > 0")
+
+
+@part("two_layer_net")
+def test_two_layer_net_leaves_inputs_unchanged(student, rng):
+    """two_layer_loss does not modify the parameters or the data"""
+    params, X, y = net_problem(rng)
+    before = {k: v.copy() for k, v in params.items()}
+    _, after = student.call_keeping_args("two_layer_loss", params, X, y, 0.3)
+    expect_unchanged([X, y], after[1:3], "two_layer_loss")
+    got = after[0]
+    for k in KEYS:
+        if not (isinstance(got, dict) and type(got.get(k)) is np.ndarray and np.array_equal(got[k], before[k])):
+            raise CheckFailure(f"two_layer_loss modified params['{k}'] in place; work on new arrays")
+
+
+# -- gradient checking -----------------------------------------------------------------------------
+def random_shape(rng):
+    return tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 4))))
+
+
+def centred_differences(f, x, h):
+    """The definition, written independently of the notebook."""
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[idx] += h
+        minus[idx] -= h
+        grad[idx] = (f(plus) - f(minus)) / (2 * h)
+    return grad
+
+
+def exact_gradient(name, x):
+    xt = t(x, True)
+    if name == "tanh_energy":
+        out = (torch.tanh(xt) ** 2).sum()
+    elif name == "logsumexp":
+        out = torch.logsumexp(xt.flatten(), dim=0)
+    else:
+        out = F.softplus(xt).sum()
+    out.backward()
+    return xt.grad.numpy()
+
+
+@part("grad_check")
+def test_numerical_gradient_is_the_centred_difference(student, ref, rng):
+    """numerical_gradient computes centred differences for any step h and any shape of x"""
+    for trial in range(6):
+        name = GOOD_CASES[trial % 3]
+        x = rng.normal(0, 1.5, size=random_shape(rng))
+        h = float(rng.choice([0.5, 0.1, 1e-2, 1e-4]))
+        want = centred_differences(ref.GRADIENT_CASES[name][0], x, h)
+        expect_close(student.numerical_gradient_of(name, x, h), want, "numerical_gradient",
+                     f"centred difference with a large step h = {h:g}", rtol=RTOL_FD, atol=ATOL_FD)
+
+
+@part("grad_check")
+def test_numerical_gradient_matches_exact_gradients(student, rng):
+    """numerical_gradient with its default step agrees with autograd to about 1e-7"""
+    for name in GOOD_CASES:
+        x = rng.normal(0, 1.5, size=random_shape(rng))
+        expect_close(student.numerical_gradient_of(name, x), exact_gradient(name, x), "numerical_gradient",
+                     f"default step, test function {name}", rtol=1e-6, atol=1e-8)
+
+
+@part("grad_check")
+def test_numerical_gradient_leaves_x_unchanged(student, rng):
+    """numerical_gradient does not modify x"""
+    x = rng.normal(size=(3, 4))
+    _, after = student.call_keeping_args("numerical_gradient_of", "tanh_energy", x, 0.1)
+    expect_unchanged([None, x], after, "numerical_gradient")
+
+
+@part("grad_check")
+def test_relative_error(student, rng):
+    """relative_error is ||a - b|| / (||a|| + ||b||), scale-free, 0 for two zero arrays"""
+    for _ in range(5):
+        shape = random_shape(rng)
+        a, b = rng.normal(size=shape), rng.normal(size=shape)
+        scale = float(10.0 ** rng.uniform(-8, 8))
+        want = np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
+        got = expect_float(student.relative_error(scale * a, scale * b), "relative_error")
+        expect_close(got, want, "relative_error", "random arrays of any scale", rtol=1e-12, atol=0.0)
+        near = a + 1e-9 * b
+        want = np.linalg.norm(near - a) / (np.linalg.norm(near) + np.linalg.norm(a))
+        expect_close(expect_float(student.relative_error(near, a), "relative_error"), want, "relative_error",
+                     "nearly equal arrays", rtol=1e-6, atol=0.0)
+    a = rng.normal(size=random_shape(rng))
+    expect_close(expect_float(student.relative_error(a, np.zeros_like(a)), "relative_error"), 1.0,
+                 "relative_error", "one array all zero", rtol=1e-12, atol=0.0)
+    got = expect_float(student.relative_error(np.zeros((2, 3)), np.zeros((2, 3))), "relative_error")
+    if got != 0.0:
+        raise CheckFailure("relative_error of two all-zero arrays must be 0.0")
+
+
+def as_bool(value, name):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if type(value) is np.ndarray and value.shape == () and value.dtype == bool:
+        return bool(value)
+    raise CheckFailure(f"{name} returned {type(value).__name__} for `passed`; expected a bool")
+
+
+@part("grad_check")
+def test_gradient_check_flags_the_planted_bugs(student, ref, rng):
+    """gradient_check passes the correct gradients and flags every planted bug"""
+    for name in GOOD_CASES:
+        x = rng.normal(0, 1.5, size=random_shape(rng))
+        error, passed = expect_tuple(student.gradient_check(name, x), 2, "gradient_check")
+        error = expect_float(error, "gradient_check error")
+        if not (as_bool(passed, "gradient_check") and 0.0 <= error < 1e-7):
+            raise CheckFailure(f"gradient_check must pass the correct gradient of {name} with the default "
+                               f"h and tol (got error {error:.2e})")
+    for name in BUGGY_CASES:
+        x = rng.normal(0, 1.5, size=(int(rng.integers(2, 5)), int(rng.integers(2, 5))))
+        error, passed = expect_tuple(student.gradient_check(name, x), 2, "gradient_check")
+        if as_bool(passed, "gradient_check"):
+            raise CheckFailure(f"gradient_check did not flag the planted bug {name}")
+        expect_close(expect_float(error, "gradient_check error"), ref.gradient_check(name, x)[0],
+                     "gradient_check error", f"planted bug {name}", rtol=1e-6, atol=1e-9)
+        _, passed = expect_tuple(student.gradient_check(name, x, 1e-5, 2.0), 2, "gradient_check")
+        if not as_bool(passed, "gradient_check"):
+            raise CheckFailure("gradient_check ignores its tol argument: with tol = 2 every check passes")
+
+
+# -- programs for the autodiff parts ---------------------------------------------------------------
+def apply_op(op, a, b=None):
+    return {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "div": lambda: a / b,
+            "exp": lambda: math.exp(a), "log": lambda: math.log(a), "sin": lambda: math.sin(a),
+            "cos": lambda: math.cos(a), "tanh": lambda: math.tanh(a), "relu": lambda: max(a, 0.0)}[op]()
+
+
+def make_program(rng, n, length, reuse=0.5):
+    """A random program that stays in every operation's domain; `reuse` biases operands toward the
+    latest values, which creates values used several times along paths of different lengths."""
+    x = rng.uniform(-2.0, 2.0, size=n)
+    values, program = [float(v) for v in x], []
+    tries = 0
+    while len(program) < length and tries < 100 * length:
+        tries += 1
+        op = str(rng.choice(BINARY_OPS + UNARY_OPS))
+        pick = lambda: (len(values) - 1 - int(rng.integers(min(4, len(values))))  # noqa: E731
+                        if rng.random() < reuse else int(rng.integers(len(values))))
+        i, j = pick(), pick()
+        a, b = values[i], values[j]
+        if (op == "div" and abs(b) < 0.25) or (op == "log" and a < 0.1) or (op == "exp" and a > 4.0):
+            continue
+        result = apply_op(op, a, b)
+        if abs(result) < 500.0:
+            program.append((op, i, j) if op in BINARY_OPS else (op, i))
+            values.append(result)
+    return program, x
+
+
+def torch_program(program, x):
+    xs = [torch.tensor(float(v), dtype=torch.float64, requires_grad=True) for v in x]
+    values = list(xs)
+    for op, *args in program:
+        if op in BINARY_OPS:
+            values.append({"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div}[op](
+                values[args[0]], values[args[1]]))
+        else:
+            values.append(getattr(torch, op)(values[args[0]]))
+    out = values[-1]
+    grads = torch.autograd.grad(out, xs, allow_unused=True) if out.requires_grad else [None] * len(xs)
+    return out.item(), np.array([0.0 if g is None else g.item() for g in grads])
+
+
+def single_op_cases(rng):
+    for op in BINARY_OPS + UNARY_OPS:
+        program = [(op, 0, 1)] if op in BINARY_OPS else [(op, 0)]
+        x = rng.uniform(0.3, 2.5, size=2)
+        if op != "log":
+            x *= rng.choice([-1.0, 1.0], size=2)
+        yield op, program, x
+
+
+def prog_atol(grad):
+    return 1e-10 * max(1.0, float(np.abs(grad).max()))
+
+
+def special_programs():
+    """Hand-made graphs: fan-out, paths of different lengths, a kink at 0, unused and empty."""
+    return [
+        ("a value used many times", [("mul", 0, 0), ("mul", 1, 0), ("mul", 2, 1), ("add", 3, 2)], 1),
+        ("paths of different lengths", [("exp", 0), ("sin", 1), ("tanh", 2), ("mul", 1, 3), ("add", 4, 2)], 1),
+        ("a diamond over two inputs", [("mul", 0, 1), ("sin", 2), ("cos", 2), ("mul", 3, 4), ("add", 5, 0)], 2),
+        ("relu exactly at its kink", [("sub", 0, 0), ("relu", 1), ("add", 2, 0)], 1),
+        ("relu of a difference that is exactly 0", [("sub", 0, 1), ("relu", 2), ("mul", 3, 0), ("add", 4, 1)], 2),
+        ("an input the output does not use", [("tanh", 0), ("mul", 2, 2)], 3),
+        ("an empty program (the output is the last input)", [], 2),
+    ]
+
+
+# -- forward mode ----------------------------------------------------------------------------------
+def check_forward(student, ref, program, x, v, case):
+    value, deriv = expect_tuple(student.forward_mode_derivative(program, x, v), 2, "forward_mode_derivative")
+    want_value, want_grad = torch_program(program, x)
+    want = float(want_grad @ v)
+    atol = prog_atol(want_grad) * max(1.0, float(np.abs(v).sum()))
+    expect_close(expect_float(value, "forward_mode_derivative value"), want_value,
+                 "forward_mode_derivative value", case, rtol=RTOL_PROG, atol=1e-10 * max(1.0, abs(want_value)))
+    expect_close(expect_float(deriv, "forward_mode_derivative derivative"), want,
+                 "forward_mode_derivative derivative", case, rtol=RTOL_PROG, atol=atol)
+    expect_close(deriv, ref.forward_mode_derivative(program, x, v)[1], "forward_mode_derivative derivative",
+                 case, rtol=RTOL_PROG, atol=atol)
+
+
+@part("forward_mode")
+def test_forward_mode_each_operation(student, ref, rng):
+    """forward_mode_derivative gets every operation right (value and directional derivative)"""
+    for op, program, x in single_op_cases(rng):
+        check_forward(student, ref, program, x, rng.normal(size=2), f"a program with the single operation {op}")
+
+
+@part("forward_mode")
+def test_forward_mode_random_programs(student, ref, rng):
+    """forward_mode_derivative and forward_mode_gradient match autograd on random programs"""
+    for trial in range(8):
+        n = int(rng.integers(1, 6))
+        program, x = make_program(rng, n, int(rng.integers(1, 40)), reuse=float(rng.uniform(0.3, 0.9)))
+        check_forward(student, ref, program, x, rng.normal(size=n), "random program, random direction")
+        value, grad = expect_tuple(student.forward_mode_gradient(program, x), 2, "forward_mode_gradient")
+        want_value, want_grad = torch_program(program, x)
+        expect_close(expect_float(value, "forward_mode_gradient value"), want_value, "forward_mode_gradient value",
+                     "random program", rtol=RTOL_PROG, atol=1e-10 * max(1.0, abs(want_value)))
+        expect_close(grad, want_grad, "forward_mode_gradient", "random program", rtol=RTOL_PROG,
+                     atol=prog_atol(want_grad))
+
+
+@part("forward_mode")
+def test_forward_mode_special_graphs(student, ref, rng):
+    """forward mode handles reused values, kinks, unused inputs and empty programs"""
+    for case, program, n in special_programs():
+        x = rng.uniform(0.3, 1.5, size=n) * rng.choice([-1.0, 1.0], size=n)
+        if case.startswith("relu"):
+            x = np.abs(x)
+            x[-1] = x[0]  # the relu's input is exactly 0, its derivative there is 0 (as in torch)
+        check_forward(student, ref, program, x, rng.normal(size=n), case)
+        _, grad = expect_tuple(student.forward_mode_gradient(program, x), 2, "forward_mode_gradient")
+        want = torch_program(program, x)[1]
+        expect_close(grad, want, "forward_mode_gradient", case, rtol=RTOL_PROG, atol=prog_atol(want))
+
+
+# -- reverse mode ----------------------------------------------------------------------------------
+def check_reverse(student, ref, program, x, case):
+    value, grad = expect_tuple(student.reverse_mode_gradient(program, x), 2, "reverse_mode_gradient")
+    want_value, want_grad = torch_program(program, x)
+    expect_close(expect_float(value, "reverse_mode_gradient value"), want_value, "reverse_mode_gradient value",
+                 case, rtol=RTOL_PROG, atol=1e-10 * max(1.0, abs(want_value)))
+    expect_close(grad, want_grad, "reverse_mode_gradient", case, rtol=RTOL_PROG, atol=prog_atol(want_grad))
+    expect_close(grad, ref.reverse_mode_gradient(program, x)[1], "reverse_mode_gradient", case,
+                 rtol=RTOL_PROG, atol=prog_atol(want_grad))
+
+
+@part("reverse_mode")
+def test_reverse_mode_each_operation(student, ref, rng):
+    """reverse_mode_gradient gets every operation's local derivative right"""
+    for op, program, x in single_op_cases(rng):
+        check_reverse(student, ref, program, x, f"a program with the single operation {op}")
+
+
+@part("reverse_mode")
+def test_reverse_mode_random_programs(student, ref, rng):
+    """reverse_mode_gradient matches autograd on random programs with shared subexpressions"""
+    for trial in range(8):
+        n = int(rng.integers(1, 6))
+        program, x = make_program(rng, n, int(rng.integers(2, 60)), reuse=float(rng.uniform(0.3, 0.9)))
+        check_reverse(student, ref, program, x, "random program with values used several times")
+
+
+@part("reverse_mode")
+def test_reverse_mode_special_graphs(student, ref, rng):
+    """reverse mode handles reused values, paths of different lengths, kinks, unused inputs, empty programs"""
+    for case, program, n in special_programs():
+        x = rng.uniform(0.3, 1.5, size=n) * rng.choice([-1.0, 1.0], size=n)
+        if case.startswith("relu"):
+            x = np.abs(x)
+            x[-1] = x[0]  # the relu's input is exactly 0, its derivative there is 0 (as in torch)
+        check_reverse(student, ref, program, x, case)
+
+
+@part("reverse_mode")
+def test_reverse_mode_long_program_and_repeated_calls(student, ref, rng):
+    """reverse_mode_gradient handles a 150-step program and gives the same answer when called twice"""
+    program, x = make_program(rng, 3, 150, reuse=0.95)
+    check_reverse(student, ref, program, x, "a program of 150 operations")
+    _, first = expect_tuple(student.reverse_mode_gradient(program, x), 2, "reverse_mode_gradient")
+    _, second = expect_tuple(student.reverse_mode_gradient(program, x), 2, "reverse_mode_gradient")
+    expect_close(second, expect_array(first, (3,), "reverse_mode_gradient"), "reverse_mode_gradient",
+                 "the same program twice (no state may leak between calls)", rtol=0.0, atol=0.0)

@@ -1,0 +1,220 @@
+"""Plausible wrong implementations for notebook 02. Each is appended to the solution cell of its
+part (so it redefines the function there); the hidden checks must take that part's points away and
+leave every part that does not call the broken function untouched."""
+
+# two_layer_loss composes the layers, as its docstring asks: a broken layer legitimately breaks it.
+# The autodiff parts and the gradient checker are independent of each other and of the layers.
+DEPENDS = {"two_layer_net": ["affine", "relu", "softmax_ce"]}
+
+MUTANTS = {
+    "affine": {
+        "bias gradient averaged instead of summed": '''
+def affine_backward(dout, cache):
+    x, w = cache
+    return dout @ w.T, x.T @ dout, dout.mean(axis=0)
+''',
+        "weight gradient divided by the batch size again": '''
+def affine_backward(dout, cache):
+    x, w = cache
+    return dout @ w.T, x.T @ dout / x.shape[0], dout.sum(axis=0)
+''',
+        "bias gradient with a broadcastable (1, M) shape": '''
+def affine_backward(dout, cache):
+    x, w = cache
+    return dout @ w.T, x.T @ dout, dout.sum(axis=0, keepdims=True)
+''',
+    },
+    "relu": {
+        "derivative 1 at exactly 0 (mask x >= 0)": '''
+def relu_forward(x):
+    return np.maximum(x, 0.0), x >= 0
+''',
+        "backward zeroes dout in place": '''
+def relu_backward(dout, cache):
+    dout[~cache] = 0.0
+    return dout
+''',
+        "forward overwrites its input": '''
+def relu_forward(x):
+    mask = x > 0
+    np.maximum(x, 0.0, out=x)
+    return x, mask
+''',
+    },
+    "softmax_ce": {
+        "gradient not averaged over the batch": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    z = scores - scores.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    d = np.exp(logp)
+    d[np.arange(n), y] -= 1
+    return float(-logp[np.arange(n), y].mean()), d
+''',
+        "no max subtraction (overflows for huge scores)": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    e = np.exp(scores)
+    p = e / e.sum(axis=1, keepdims=True)
+    d = p.copy()
+    d[np.arange(n), y] -= 1
+    return float(-np.log(p[np.arange(n), y]).mean()), d / n
+''',
+        "loss summed instead of averaged": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    z = scores - scores.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    d = np.exp(logp)
+    d[np.arange(n), y] -= 1
+    return float(-logp[np.arange(n), y].sum()), d / n
+''',
+    },
+    "two_layer_net": {
+        "ReLU backward skipped": '''
+def two_layer_loss(params, X, y, reg=0.0):
+    pre, c1 = affine_forward(X, params["W1"], params["b1"])
+    hidden, _ = relu_forward(pre)
+    scores, c2 = affine_forward(hidden, params["W2"], params["b2"])
+    loss, ds = softmax_cross_entropy(scores, y)
+    loss += 0.5 * reg * float(np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
+    dh, dW2, db2 = affine_backward(ds, c2)
+    _, dW1, db1 = affine_backward(dh, c1)
+    return loss, {"W1": dW1 + reg * params["W1"], "b1": db1, "W2": dW2 + reg * params["W2"], "b2": db2}
+''',
+        "penalty gradient missing on W1": '''
+def two_layer_loss(params, X, y, reg=0.0):
+    pre, c1 = affine_forward(X, params["W1"], params["b1"])
+    hidden, cr = relu_forward(pre)
+    scores, c2 = affine_forward(hidden, params["W2"], params["b2"])
+    loss, ds = softmax_cross_entropy(scores, y)
+    loss += 0.5 * reg * float(np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
+    dh, dW2, db2 = affine_backward(ds, c2)
+    _, dW1, db1 = affine_backward(relu_backward(dh, cr), c1)
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2 + reg * params["W2"], "b2": db2}
+''',
+        "penalty without the 1/2 in the loss": '''
+def two_layer_loss(params, X, y, reg=0.0):
+    pre, c1 = affine_forward(X, params["W1"], params["b1"])
+    hidden, cr = relu_forward(pre)
+    scores, c2 = affine_forward(hidden, params["W2"], params["b2"])
+    loss, ds = softmax_cross_entropy(scores, y)
+    loss += reg * float(np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
+    dh, dW2, db2 = affine_backward(ds, c2)
+    _, dW1, db1 = affine_backward(relu_backward(dh, cr), c1)
+    return loss, {"W1": dW1 + reg * params["W1"], "b1": db1, "W2": dW2 + reg * params["W2"], "b2": db2}
+''',
+        "gradients accumulated into the parameters in place": '''
+def two_layer_loss(params, X, y, reg=0.0):
+    pre, c1 = affine_forward(X, params["W1"], params["b1"])
+    hidden, cr = relu_forward(pre)
+    scores, c2 = affine_forward(hidden, params["W2"], params["b2"])
+    loss, ds = softmax_cross_entropy(scores, y)
+    loss += 0.5 * reg * float(np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
+    dh, dW2, db2 = affine_backward(ds, c2)
+    _, dW1, db1 = affine_backward(relu_backward(dh, cr), c1)
+    W1, W2 = params["W1"], params["W2"]
+    W1 *= reg
+    W1 += dW1
+    W2 *= reg
+    W2 += dW2
+    return loss, {"W1": W1, "b1": db1, "W2": W2, "b2": db2}
+''',
+    },
+    "grad_check": {
+        "forward difference instead of centred": '''
+def numerical_gradient(f, x, h=1e-5):
+    x = np.array(x, dtype=np.float64)
+    grad, fx = np.zeros_like(x), f(x)
+    for idx in np.ndindex(x.shape):
+        xp = x.copy()
+        xp[idx] += h
+        grad[idx] = (f(xp) - fx) / h
+    return grad
+''',
+        "centred difference divided by h instead of 2h": '''
+def numerical_gradient(f, x, h=1e-5):
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[idx] += h
+        xm[idx] -= h
+        grad[idx] = (f(xp) - f(xm)) / h
+    return grad
+''',
+        "perturbation never undone (later entries see earlier steps)": '''
+def numerical_gradient(f, x, h=1e-5):
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        x[idx] += h
+        fp = f(x)
+        x[idx] -= 2 * h
+        fm = f(x)
+        grad[idx] = (fp - fm) / (2 * h)
+    return grad
+''',
+        "relative error normalized by the larger entry instead of the norms": '''
+def relative_error(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    d = max(np.abs(a).max(), np.abs(b).max())
+    return 0.0 if d == 0 else float(np.abs(a - b).max() / d)
+''',
+    },
+    "forward_mode": {
+        "product rule written as dot * dot": '''
+Dual.__mul__ = lambda self, other: Dual(self.val * other.val, self.dot * other.dot)
+''',
+        "quotient rule with the wrong sign": '''
+Dual.__truediv__ = lambda self, other: Dual(self.val / other.val,
+                                            (self.dot * other.val + self.val * other.dot) / other.val ** 2)
+''',
+        "tanh derivative 1 - tanh instead of 1 - tanh^2": '''
+Dual.tanh = lambda self: Dual(math.tanh(self.val), (1.0 - math.tanh(self.val)) * self.dot)
+''',
+        "relu passes the derivative at exactly 0": '''
+Dual.relu = lambda self: Dual(max(self.val, 0.0), self.dot if self.val >= 0 else 0.0)
+''',
+    },
+    "reverse_mode": {
+        "gradients assigned instead of accumulated": '''
+def _backward(self):
+    order = topological_order(self)
+    self.grad = 1.0
+    for node in reversed(order):
+        for parent, local in zip(node.parents, node.local_grads):
+            parent.grad = local * node.grad
+Value.backward = _backward
+''',
+        "breadth-first sweep from the output instead of a topological order": '''
+def _backward(self):
+    self.grad = 1.0
+    queue, seen = [self], {id(self)}
+    while queue:
+        node = queue.pop(0)
+        for parent, local in zip(node.parents, node.local_grads):
+            parent.grad += local * node.grad
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                queue.append(parent)
+Value.backward = _backward
+''',
+        "nodes listed before their parents (pre-order depth-first search)": '''
+def topological_order(root):
+    order, seen = [], set()
+    def visit(node):
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        order.append(node)
+        for parent in node.parents:
+            visit(parent)
+    visit(root)
+    return order
+''',
+        "sin's local derivative with the wrong sign": '''
+Value.sin = lambda self: Value(math.sin(self.data), (self,), (-math.cos(self.data),))
+''',
+    },
+}
