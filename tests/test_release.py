@@ -85,6 +85,7 @@ def test_source_notebooks_follow_the_course_conventions(assignment):
         if course.is_experiment(cell):
             assert not meta, "experiment cells carry no nbgrader metadata"
     assert nb.cells[0].cell_type == "markdown" and "Learning goals" in nb.cells[0].source
+    assert "Time" in nb.cells[0].source, "the first cell says how long the notebook takes"
     tail = "\n".join(c.source for c in nb.cells[-3:])
     assert "Summary" in tail and "Questions" in tail
 
