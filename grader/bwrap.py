@@ -55,14 +55,20 @@ class BubblewrapSandbox(Sandbox):
         # the public part of the course: its helper package and data (an editable install points here)
         for public in (course.REPO / "coursekit", course.DATA):
             args += ["--ro-bind", str(public), str(public)]
-        args += ["--bind", str(workdir), str(workdir), "--bind", str(home), str(home)]
+        # the submission appears where a student's own copy would be, not under .../autograded/<student>/
+        args += ["--bind", str(workdir), self.inside(workdir), "--bind", str(home), str(home)]
         return args
 
     def isolate(self, cmd, workdir, home):
         workdir = Path(workdir).resolve()
         # JPY_PARENT_PID names a process outside the PID namespace; --die-with-parent replaces its poller.
         return ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--unsetenv", "JPY_PARENT_PID",
-                *self.mounts(workdir, Path(home).resolve()), "--chdir", str(workdir), *cmd]
+                *self.mounts(workdir, Path(home).resolve()), "--chdir", self.inside(workdir), *cmd]
+
+    @staticmethod
+    def inside(workdir: Path) -> str:
+        """Where the submission folder is seen from inside the sandbox."""
+        return f"/home/student/{Path(workdir).name}"
 
     def kernel_manager(self, workdir):
         km = super().kernel_manager(workdir)

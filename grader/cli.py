@@ -180,6 +180,9 @@ def cmd_autograde(args):
         if skipped:
             print(f"{skipped} submission(s) already graded from the same file: skipped (--force regrades)")
         extra = ["--GradeWithHiddenChecks.require_sandbox=True"] if args.require_sandbox else []
+        for name in ("cell_timeout", "call_timeout", "notebook_timeout"):
+            if getattr(args, name):
+                extra.append(f"--GradeWithHiddenChecks.{name}={getattr(args, name)}")
 
         def finished(result):
             if result["ok"]:
@@ -343,6 +346,9 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=0, help="parallel gradings on this machine (default: cores)")
     p.add_argument("--scheduler", help="address of a Dask scheduler to grade on its workers instead")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded from the same file")
+    p.add_argument("--cell-timeout", type=float, help="seconds one student cell may run (default 60)")
+    p.add_argument("--call-timeout", type=float, help="seconds one call of a student function may run (default 30)")
+    p.add_argument("--notebook-timeout", type=float, help="seconds for a whole notebook (default 600)")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("lab", help="open the course in JupyterLab (nbgrader's Validate and formgrader included)")
     p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab")

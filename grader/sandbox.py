@@ -92,7 +92,7 @@ class Sandbox:
         return group
 
     def kernel_manager(self, workdir: Path) -> KernelManager:
-        home = Path(tempfile.mkdtemp(prefix="kernel-home-"))
+        home = Path(tempfile.mkdtemp(prefix="jupyter-"))
         cgroup = self.make_cgroup()
         sandbox = self
 

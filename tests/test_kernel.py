@@ -144,12 +144,14 @@ def test_the_sandbox_hides_the_course_and_the_network(tmp_path):
             except OSError:
                 print("data: read-only")
             open("mine.txt", "w").write("ok")
+            print("cwd:", os.getcwd())
             import coursekit
             X, y, _ = coursekit.load_dataset("iris")
             print("data:", X.shape)
         """)
     assert "True" not in text, text
     assert "network: blocked" in text and "data: read-only" in text and "data: (150, 4)" in text
+    assert "cwd: /home/student/submission" in text
     assert (tmp_path / "submission" / "mine.txt").read_text() == "ok"
     assert not (course.REPO / "data" / "planted.txt").exists()
 
