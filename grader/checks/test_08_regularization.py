@@ -1,0 +1,469 @@
+"""Hidden checks of notebook 08, regularization and the training recipe.
+
+Shapes, values and hyperparameters are drawn from `rng` at grade time; deterministic results are
+compared in float64 against torch (SGD, Adam, AdamW, AveragedModel, autograd) and the reference.
+Random functions (dropout, the log-uniform sampler, the fold shuffle) are checked through what the
+docstrings promise: exact structure given a seed or a mask, and statistical bounds whose
+false-failure probabilities are written next to them (in total below 1e-6 per grading run).
+Messages name the case, never the inputs.
+"""
+import math
+
+import numpy as np
+import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from grader.harness import (CheckFailure, expect_array, expect_close, expect_float, expect_tuple,
+                            expect_unchanged, part)
+
+# Tolerances (float64): |got - want| <= ATOL + RTOL * |want| entrywise.
+RTOL, ATOL = 1e-12, 1e-14            # one or two roundings apart
+RTOL_TRAJ, ATOL_TRAJ = 1e-9, 1e-12   # optimizer trajectories of up to 25 steps
+RTOL_SCALE = 1e-15                   # x / q versus x * (1 / q): at most one rounding apart
+DELTA = 1e-7                         # false-failure probability allowed per statistical bound (<= 8 bounds)
+
+
+def t(x):
+    return torch.from_numpy(np.array(x, dtype=np.float64))
+
+
+def random_shape(rng):
+    return [(int(rng.integers(1, 9)),), (int(rng.integers(1, 6)), int(rng.integers(1, 6))),
+            (int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 4)))][int(rng.integers(0, 3))]
+
+
+# -- L2 penalty and SGD with weight decay ----------------------------------------------------------
+@part("l2_penalty")
+def test_l2_penalty_matches_autograd(student, ref, rng):
+    """l2_penalty returns (reg / 2) * sum(w^2) and its gradient, as autograd does"""
+    for trial in range(6):
+        shape = random_shape(rng)
+        w = rng.normal(0, float(rng.choice([0.01, 1.0, 100.0])), size=shape)
+        reg = 0.0 if trial == 0 else float(10 ** rng.uniform(-4, 1))
+        case = "reg = 0" if reg == 0 else f"random {len(shape)}-D weights"
+        (loss, dw), after = student.call_keeping_args("l2_penalty", w, reg)
+        expect_unchanged([w], after, "l2_penalty")
+        wt = t(w).requires_grad_(True)
+        penalty = 0.5 * reg * (wt ** 2).sum()
+        penalty.backward()
+        expect_close(expect_float(loss, "l2_penalty loss"), penalty.item(), "l2_penalty loss", case,
+                     rtol=RTOL, atol=ATOL)
+        expect_close(dw, wt.grad.numpy(), "l2_penalty dw", case, rtol=RTOL, atol=ATOL)
+        expect_close(dw, ref.l2_penalty(w, reg)[1], "l2_penalty dw", case, rtol=RTOL, atol=ATOL)
+
+
+def torch_sgd_path(w0, grads, lr, wd):
+    p = t(w0).requires_grad_(True)
+    opt = torch.optim.SGD([p], lr=lr, weight_decay=wd)
+    out = []
+    for g in grads:
+        p.grad = t(g)
+        opt.step()
+        out.append(p.detach().numpy().copy())
+    return out
+
+
+@part("l2_penalty")
+def test_sgd_l2_step_matches_torch_sgd(student, rng):
+    """sgd_l2_step follows torch.optim.SGD(weight_decay) step by step and leaves w unchanged"""
+    for trial in range(4):
+        shape = random_shape(rng)
+        w0 = rng.normal(size=shape)
+        grads = [rng.normal(0, float(10 ** rng.uniform(-2, 1)), size=shape) for _ in range(10)]
+        lr, wd = float(10 ** rng.uniform(-3, 0)), float(10 ** rng.uniform(-3, 1))
+        want = torch_sgd_path(w0, grads, lr, wd)
+        w, config = w0, {"learning_rate": lr, "weight_decay": wd}
+        for step, g in enumerate(grads):
+            result, after = student.call_keeping_args("sgd_l2_step", w, g, config)
+            expect_unchanged([w, g], after[:2], "sgd_l2_step")
+            w, config = expect_tuple(result, 2, "sgd_l2_step")
+            if not isinstance(config, dict):
+                raise CheckFailure("sgd_l2_step must return (next_w, config) with config a dict")
+            expect_close(w, want[step], "sgd_l2_step", f"torch.optim.SGD with weight decay, step {step + 1}",
+                         rtol=RTOL_TRAJ, atol=ATOL_TRAJ)
+
+
+@part("l2_penalty")
+def test_sgd_l2_step_defaults(student, rng):
+    """sgd_l2_step with config None uses learning rate 1e-2 and no decay"""
+    w, g = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    nw, _ = expect_tuple(student.sgd_l2_step(w, g, None), 2, "sgd_l2_step")
+    expect_close(nw, w - 1e-2 * g, "sgd_l2_step", "config None (defaults)", rtol=RTOL, atol=ATOL)
+
+
+# -- Adam with coupled L2 and AdamW -----------------------------------------------------------------
+def torch_adam_path(cls, w0, grads, **hyper):
+    p = t(w0).requires_grad_(True)
+    opt = cls([p], **hyper)
+    out = []
+    for g in grads:
+        p.grad = t(g)
+        opt.step()
+        out.append(p.detach().numpy().copy())
+    return out
+
+
+def run_rule(student, name, w0, grads, config, want, case):
+    w = w0
+    for step, g in enumerate(grads):
+        result, after = student.call_keeping_args(name, w, g, config)
+        expect_unchanged([w, g], after[:2], name)
+        w, config = expect_tuple(result, 2, name)
+        if not isinstance(config, dict):
+            raise CheckFailure(f"{name} must return (next_w, config) with config a dict")
+        expect_close(w, want[step], name, f"{case}, step {step + 1}", rtol=RTOL_TRAJ, atol=ATOL_TRAJ)
+    if config.get("t") != len(grads):
+        raise CheckFailure(f"{name}: after {len(grads)} steps config['t'] should be {len(grads)}")
+
+
+@part("decoupled_decay")
+def test_adam_rules_match_torch(student, rng):
+    """adam_l2_step follows torch.optim.Adam(weight_decay) and adamw_step follows torch.optim.AdamW"""
+    for trial in range(4):
+        shape = random_shape(rng)
+        w0 = rng.normal(size=shape)
+        scale = 10 ** rng.uniform(-3, 2, size=shape)  # very different gradient scales per coordinate
+        grads = [rng.normal(size=shape) * scale for _ in range(int(rng.integers(5, 21)))]
+        lr = float(10 ** rng.uniform(-3, -1))
+        b1, b2 = float(rng.uniform(0.5, 0.95)), float(rng.uniform(0.9, 0.9999))
+        eps, wd = float(10 ** rng.uniform(-8, -4)), float(10 ** rng.uniform(-2, 1))
+        config = {"learning_rate": lr, "beta1": b1, "beta2": b2, "epsilon": eps, "weight_decay": wd}
+        hyper = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+        run_rule(student, "adam_l2_step", w0, grads, dict(config),
+                 torch_adam_path(torch.optim.Adam, w0, grads, **hyper), "torch.optim.Adam(weight_decay)")
+        run_rule(student, "adamw_step", w0, grads, dict(config),
+                 torch_adam_path(torch.optim.AdamW, w0, grads, **hyper), "torch.optim.AdamW(weight_decay)")
+
+
+@part("decoupled_decay")
+def test_adam_rules_defaults(student, rng):
+    """with config None both rules are plain Adam with torch's defaults (lr 1e-3, no decay)"""
+    shape = random_shape(rng)
+    w0 = rng.normal(size=shape)
+    grads = [rng.normal(size=shape) for _ in range(5)]
+    want = torch_adam_path(torch.optim.Adam, w0, grads)
+    for name in ("adam_l2_step", "adamw_step"):
+        w, config = w0, None
+        for step, g in enumerate(grads):
+            w, config = expect_tuple(getattr(student, name)(w, g, config), 2, name)
+            expect_close(w, want[step], name, f"config None (defaults), step {step + 1}",
+                         rtol=RTOL_TRAJ, atol=ATOL_TRAJ)
+
+
+@part("decoupled_decay")
+def test_decoupled_decay_ignores_gradient_scale(student, rng):
+    """with zero gradients AdamW shrinks w by exactly (1 - lr * wd) per step"""
+    shape = random_shape(rng)
+    w = rng.normal(size=shape)
+    lr, wd = float(10 ** rng.uniform(-3, -1)), float(10 ** rng.uniform(-2, 0))
+    config = {"learning_rate": lr, "weight_decay": wd}
+    want = w.copy()
+    for step in range(5):
+        w, config = expect_tuple(student.adamw_step(w, np.zeros(shape), config), 2, "adamw_step")
+        want = want * (1 - lr * wd)
+        expect_close(w, want, "adamw_step", f"zero data gradient, step {step + 1}", rtol=1e-12, atol=0.0)
+
+
+# -- dropout ---------------------------------------------------------------------------------------
+def p_away_from_half(rng):
+    """A drop probability where keeping p instead of 1 - p changes the kept fraction by >= 0.2."""
+    return float(rng.choice([rng.uniform(0.1, 0.4), rng.uniform(0.6, 0.9)]))
+
+
+def nonzero_normal(rng, shape):
+    x = rng.normal(size=shape)
+    return np.where(x == 0.0, 1.0, x)
+
+
+@part("dropout")
+def test_dropout_with_a_given_mask(student, rng):
+    """with a given mask, kept entries are x / (1 - p) exactly, dropped ones 0, and backward matches"""
+    for trial in range(5):
+        shape = random_shape(rng)
+        p = float(rng.uniform(0.05, 0.95))
+        x, dout = nonzero_normal(rng, shape), rng.normal(size=shape)
+        mask = rng.random(shape) < rng.uniform(0.2, 0.8)
+        result, after = student.call_keeping_args("dropout_forward", x, p, "train", None, mask)
+        expect_unchanged([x], after[:1], "dropout_forward")
+        out, cache = expect_tuple(result, 2, "dropout_forward")
+        expect_close(out, np.where(mask, x / (1 - p), 0.0), "dropout_forward", "train mode with a given mask",
+                     rtol=RTOL_SCALE, atol=0.0)
+        dx = student.dropout_backward(dout, cache)
+        expect_close(dx, np.where(mask, dout / (1 - p), 0.0), "dropout_backward", "train mode with a given mask",
+                     rtol=RTOL_SCALE, atol=0.0)
+
+
+@part("dropout")
+def test_dropout_eval_mode_is_the_identity(student, rng):
+    """in eval mode dropout returns x and passes dout through, whatever p, seed and mask"""
+    for trial in range(3):
+        shape = random_shape(rng)
+        x, dout = nonzero_normal(rng, shape), rng.normal(size=shape)
+        p = float(rng.uniform(0.05, 0.95))
+        mask = rng.random(shape) < 0.5 if trial == 2 else None
+        out, cache = expect_tuple(student.dropout_forward(x, p, "eval", int(rng.integers(2 ** 31)), mask), 2,
+                                  "dropout_forward")
+        expect_close(out, x, "dropout_forward", "eval mode", rtol=0.0, atol=0.0)
+        expect_close(student.dropout_backward(dout, cache), dout, "dropout_backward", "eval mode", rtol=0.0, atol=0.0)
+
+
+@part("dropout")
+def test_dropout_seeded_structure_and_backward(student, rng):
+    """a seed gives a reproducible mask: each entry is 0 or x / (1 - p), and backward uses the same mask"""
+    for trial in range(4):
+        shape = (int(rng.integers(20, 60)), int(rng.integers(20, 60)))
+        p = p_away_from_half(rng)
+        x, dout = nonzero_normal(rng, shape), rng.normal(size=shape)
+        seed = int(rng.integers(2 ** 31))
+        out, cache = expect_tuple(student.dropout_forward(x, p, "train", seed, None), 2, "dropout_forward")
+        out = expect_array(out, shape, "dropout_forward")
+        out2, _ = expect_tuple(student.dropout_forward(x, p, "train", seed, None), 2, "dropout_forward")
+        expect_close(out2, out, "dropout_forward", "two calls with the same seed", rtol=0.0, atol=0.0)
+        kept = out != 0
+        expect_close(out[kept], x[kept] / (1 - p), "dropout_forward", "kept entries (must be x / (1 - p))",
+                     rtol=RTOL_SCALE, atol=0.0)
+        dx = student.dropout_backward(dout, cache)
+        expect_close(dx, np.where(kept, dout / (1 - p), 0.0), "dropout_backward",
+                     "after a seeded forward (same mask, same scale)", rtol=RTOL_SCALE, atol=0.0)
+
+
+@part("dropout")
+def test_dropout_seed_matters_and_p_zero(student, rng):
+    """different seeds give different masks, and p = 0 keeps everything"""
+    x = nonzero_normal(rng, (1000,))
+    a, _ = expect_tuple(student.dropout_forward(x, 0.5, "train", 1, None), 2, "dropout_forward")
+    b, _ = expect_tuple(student.dropout_forward(x, 0.5, "train", 2, None), 2, "dropout_forward")
+    # two independent masks of 1000 fair coins coincide with probability 2^-1000
+    if np.array_equal(np.asarray(a) != 0, np.asarray(b) != 0):
+        raise CheckFailure("dropout_forward gave the same mask for two different seeds: draw it from "
+                           "np.random.default_rng(seed)")
+    out, _ = expect_tuple(student.dropout_forward(x, 0.0, "train", 3, None), 2, "dropout_forward")
+    expect_close(out, x, "dropout_forward", "p_drop = 0 in train mode", rtol=0.0, atol=0.0)
+
+
+@part("dropout")
+def test_dropout_keep_rate_and_mean_statistically(student, rng):
+    """over 200 000 units the kept fraction is 1 - p and the mean of x is preserved"""
+    n = 200_000
+    # Hoeffding: P(|kept fraction - q| >= t) <= 2 exp(-2 n t^2) = DELTA for t = sqrt(ln(2 / DELTA) / (2 n))
+    # (t = 0.0092). A keep rate of p instead of 1 - p is off by |1 - 2p| >= 0.2 here.
+    t_frac = math.sqrt(math.log(2 / DELTA) / (2 * n))
+    for trial in range(3):  # 3 trials x 2 bounds x DELTA = 6e-7 < 1e-6
+        p = p_away_from_half(rng)
+        q = 1 - p
+        x = rng.uniform(1.0, 2.0, size=n)
+        out, _ = expect_tuple(student.dropout_forward(x, p, "train", int(rng.integers(2 ** 31)), None), 2,
+                              "dropout_forward")
+        out = expect_array(out, (n,), "dropout_forward")
+        frac = float(np.mean(out != 0))
+        if abs(frac - q) >= t_frac:
+            raise CheckFailure(f"dropout_forward kept a fraction of units far from 1 - p_drop (p_drop = {p:.2f}); "
+                               "is p_drop the probability of dropping?")
+        # out_i - x_i = x_i (M_i / q - 1) lies in an interval of length x_i / q <= 2 / q: Hoeffding for
+        # the mean gives P(|mean(out) - mean(x)| >= s) <= 2 exp(-2 n s^2 / (2 / q)^2) = DELTA.
+        s = math.sqrt(math.log(2 / DELTA) * (2 / q) ** 2 / (2 * n))
+        if abs(float(out.mean()) - float(x.mean())) >= s:
+            raise CheckFailure("the mean of dropout's output differs from the mean of its input by more than "
+                               "chance allows: kept units must be divided by the keep rate 1 - p_drop")
+
+
+# -- EMA of the weights ------------------------------------------------------------------------------
+def random_params(rng, names):
+    return {n: rng.normal(size=random_shape(rng)) for n in names}
+
+
+def expect_params(got, like, name, case, want):
+    if not isinstance(got, dict) or set(got) != set(like):
+        raise CheckFailure(f"{name} must return a dict with the same keys as its arguments ({case})")
+    for k in like:
+        expect_close(got[k], want[k], f"{name}[{k!r}]", case, rtol=RTOL, atol=ATOL)
+
+
+@part("ema")
+def test_ema_update_formula_and_purity(student, ref, rng):
+    """ema_update returns decay * avg + (1 - decay) * params for every name, without changing its inputs"""
+    for trial in range(5):
+        names = [f"p{i}" for i in range(int(rng.integers(1, 4)))]
+        avg = random_params(rng, names)
+        params = {n: rng.normal(size=a.shape) for n, a in avg.items()}
+        decay = [0.0, 1.0][trial] if trial < 2 else float(rng.uniform(0, 1))
+        case = {0: "decay 0", 1: "decay 1"}.get(trial, "random decay")
+        got, after = student.call_keeping_args("ema_update", avg, params, decay)
+        for before_d, after_d in zip((avg, params), after[:2]):
+            expect_unchanged([before_d[n] for n in names], [after_d[n] for n in names], "ema_update")
+        want = {n: decay * avg[n] + (1 - decay) * params[n] for n in names}
+        expect_params(got, avg, "ema_update", case, want)
+        expect_params(got, avg, "ema_update", case, ref.ema_update(avg, params, decay))
+
+
+@part("ema")
+def test_ema_update_matches_averaged_model(student, rng):
+    """repeated ema_update calls match torch's AveragedModel with an EMA over a whole run"""
+    decay = float(rng.uniform(0.5, 0.99))
+    model = torch.nn.Sequential(torch.nn.Linear(int(rng.integers(1, 5)), 3), torch.nn.Linear(3, 2)).double()
+    ema_model = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))
+    avg = None
+    for step in range(int(rng.integers(10, 30))):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(t(rng.normal(size=tuple(p.shape))))
+        ema_model.update_parameters(model)
+        cur = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
+        avg = {n: a.copy() for n, a in cur.items()} if avg is None else student.ema_update(avg, cur, decay)
+        if not isinstance(avg, dict):
+            raise CheckFailure("ema_update must return a dict")
+    for (n, _), p in zip(model.named_parameters(), ema_model.module.parameters()):
+        expect_close(avg.get(n), p.detach().numpy(), f"ema_update[{n!r}]", "AveragedModel with an EMA, many steps",
+                     rtol=1e-10, atol=1e-12)
+
+
+@part("ema")
+def test_ema_update_gives_the_polyak_mean(student, rng):
+    """with decay k / (k + 1) at update k the average is the uniform mean of the iterates"""
+    shape = random_shape(rng)
+    iterates = [rng.normal(size=shape) for _ in range(int(rng.integers(3, 12)))]
+    avg = {"w": iterates[0].copy()}
+    for k, it in enumerate(iterates[1:], start=1):
+        avg = student.ema_update(avg, {"w": it}, k / (k + 1))
+        if not isinstance(avg, dict):
+            raise CheckFailure("ema_update must return a dict")
+    expect_close(avg.get("w"), np.mean(iterates, axis=0), "ema_update", "decay k / (k + 1): Polyak mean",
+                 rtol=1e-10, atol=1e-12)
+
+
+# -- k-fold splits ---------------------------------------------------------------------------------
+def check_splits(splits, n, k, case):
+    if isinstance(splits, tuple):
+        splits = list(splits)
+    if not isinstance(splits, list) or len(splits) != k:
+        raise CheckFailure(f"kfold_splits must return a list of k (train_idx, val_idx) tuples ({case})")
+    seen = np.zeros(n, dtype=np.int64)
+    sizes = []
+    for j, pair in enumerate(splits):
+        train_idx, val_idx = expect_tuple(pair, 2, "kfold_splits (each fold)")
+        for name, idx in (("train_idx", train_idx), ("val_idx", val_idx)):
+            if type(idx) is not np.ndarray or idx.ndim != 1 or idx.dtype.kind not in "iu":
+                raise CheckFailure(f"kfold_splits: {name} must be a 1-D integer numpy array ({case})")
+        if val_idx.size and (val_idx.min() < 0 or val_idx.max() >= n):
+            raise CheckFailure(f"kfold_splits: validation indices outside range(n) ({case})")
+        if len(np.unique(val_idx)) != len(val_idx):
+            raise CheckFailure(f"kfold_splits: a validation fold repeats an index ({case})")
+        complement = np.setdiff1d(np.arange(n), val_idx)
+        if len(train_idx) != len(complement) or not np.array_equal(np.sort(train_idx), complement):
+            raise CheckFailure(f"kfold_splits: train_idx must be exactly the indices not in val_idx ({case})")
+        seen[val_idx] += 1
+        sizes.append(len(val_idx))
+    if not np.all(seen == 1):
+        raise CheckFailure(f"kfold_splits: every index must be in exactly one validation fold ({case})")
+    if max(sizes) - min(sizes) > 1:
+        raise CheckFailure(f"kfold_splits: fold sizes differ by more than one ({case})")
+    return [np.sort(v) for _, v in splits]
+
+
+@part("kfold")
+def test_kfold_partitions(student, rng):
+    """kfold_splits gives k folds that partition range(n), sizes within one, train = complement"""
+    cases = [("n divisible by k", None), ("n not divisible by k", None), ("k = 2", 2), ("leave one out (k = n)", -1)]
+    for case, k in cases:
+        n = int(rng.integers(5, 60))
+        if k is None:
+            k = int(rng.integers(2, min(n, 10) + 1))
+            if case == "n divisible by k":
+                n = k * int(rng.integers(1, 12))
+            elif n % k == 0:
+                n += 1
+        elif k == -1:
+            n = k = int(rng.integers(2, 15))
+        check_splits(student.kfold_splits(n, k, int(rng.integers(2 ** 31))), n, k, case)
+
+
+@part("kfold")
+def test_kfold_seed_decides_the_shuffle(student, rng):
+    """the same seed gives the same folds, another seed a different partition"""
+    n, k = int(rng.integers(60, 120)), int(rng.integers(3, 9))
+    s1, s2 = (int(v) for v in rng.choice(2 ** 31, size=2, replace=False))
+    a = check_splits(student.kfold_splits(n, k, s1), n, k, "first seed")
+    b = check_splits(student.kfold_splits(n, k, s1), n, k, "first seed again")
+    c = check_splits(student.kfold_splits(n, k, s2), n, k, "second seed")
+    if any(not np.array_equal(x, y) for x, y in zip(a, b)):
+        raise CheckFailure("kfold_splits: the same seed must give the same folds")
+    # a shuffled partition of n >= 60 indices into k >= 3 folds repeats with probability below 1e-25
+    if {tuple(x) for x in a} == {tuple(x) for x in c}:
+        raise CheckFailure("kfold_splits: two different seeds gave the same folds; shuffle the indices with "
+                           "np.random.default_rng(seed)")
+
+
+# -- random search: log-uniform sampling and early abort -------------------------------------------
+@part("random_search")
+def test_sample_log_uniform_basics(student, rng):
+    """sample_log_uniform returns n float64 values in [low, high], reproducibly from the seed"""
+    low = float(10 ** rng.uniform(-8, 0))
+    high = low * float(10 ** rng.uniform(0.5, 6))
+    n = int(rng.integers(1, 50))
+    seed = int(rng.integers(2 ** 31))
+    s = expect_array(student.sample_log_uniform(low, high, n, seed), (n,), "sample_log_uniform")
+    if s.dtype != np.float64:
+        raise CheckFailure("sample_log_uniform must return float64")
+    if not np.all((s >= low) & (s <= high)):
+        raise CheckFailure("sample_log_uniform returned values outside [low, high]")
+    expect_close(student.sample_log_uniform(low, high, n, seed), s, "sample_log_uniform", "the same seed twice",
+                 rtol=0.0, atol=0.0)
+    other = expect_array(student.sample_log_uniform(low, high, 20, seed + 1), (20,), "sample_log_uniform")
+    same = expect_array(student.sample_log_uniform(low, high, 20, seed), (20,), "sample_log_uniform")
+    if np.array_equal(other, same):
+        raise CheckFailure("sample_log_uniform gave the same samples for two seeds: draw from "
+                           "np.random.default_rng(seed)")
+    expect_close(student.sample_log_uniform(low, low, 3, seed), np.full(3, low), "sample_log_uniform",
+                 "low == high", rtol=1e-14, atol=0.0)
+
+
+@part("random_search")
+def test_sample_log_uniform_is_uniform_in_log_space(student, rng):
+    """the logarithms of 20 000 samples pass a Kolmogorov-Smirnov (DKW) test of uniformity"""
+    n = 20_000
+    # DKW: P(sup |F_n - F| > eps) <= 2 exp(-2 n eps^2) = DELTA for eps = sqrt(ln(2 / DELTA) / (2 n)) = 0.0205.
+    eps = math.sqrt(math.log(2 / DELTA) / (2 * n))
+    for trial in range(2):  # 2 x DELTA
+        low = float(10 ** rng.uniform(-8, -1))
+        high = low * float(10 ** rng.uniform(2, 6))
+        s = expect_array(student.sample_log_uniform(low, high, n, int(rng.integers(2 ** 31))), (n,),
+                         "sample_log_uniform")
+        u = np.sort((np.log(np.clip(s, low, high)) - math.log(low)) / (math.log(high) - math.log(low)))
+        gap = max(np.max(np.arange(1, n + 1) / n - u), np.max(u - np.arange(n) / n))
+        if not gap < eps:
+            raise CheckFailure("sample_log_uniform: the logarithms of the samples are not uniform on "
+                               "[log(low), log(high)] (Kolmogorov-Smirnov distance too large)")
+
+
+def expect_bool(got, want, case):
+    if type(got) not in (bool, np.bool_):
+        raise CheckFailure(f"should_abort returned {type(got).__name__}; expected a bool ({case})")
+    if bool(got) != want:
+        raise CheckFailure(f"should_abort should return {want} ({case})")
+
+
+@part("random_search")
+def test_should_abort(student, rng):
+    """should_abort is True exactly when a loss is not finite or strictly above factor x the initial loss"""
+    for trial in range(3):
+        init = float(rng.uniform(0.5, 3.0))
+        factor = float(rng.uniform(1.5, 5.0))
+        m = int(rng.integers(3, 20))
+        below = list(rng.uniform(0.0, factor * init * 0.99, size=m))
+        kw = {"factor": factor}
+        expect_bool(student.should_abort(below, init, **kw), False, "all losses below the threshold")
+        expect_bool(student.should_abort(np.array(below), init, **kw), False, "an array of losses below the threshold")
+        expect_bool(student.should_abort([], init, **kw), False, "an empty history")
+        j = int(rng.integers(0, m))
+        for value, case in ((factor * init * 1.01 + 0.01, "one loss above the threshold, the rest below"),
+                            (float("nan"), "a NaN loss"), (float("inf"), "an infinite loss"),
+                            (float("-inf"), "a loss of -inf")):
+            hist = list(below)
+            hist[j] = value
+            expect_bool(student.should_abort(hist, init, **kw), True, case)
+    # the threshold itself: 2.0 * 3 = 6.0 exactly is not strictly greater
+    expect_bool(student.should_abort([2.0, 6.0, 5.0], 2.0), False, "a loss exactly 3 x initial (default factor)")
+    expect_bool(student.should_abort([2.0, 6.5], 2.0), True, "a loss above 3 x initial (default factor)")
+    # the reference is initial_loss, not the first recorded loss
+    expect_bool(student.should_abort([9.0, 1.0], 2.0), True, "initial_loss differs from the first entry")
+    expect_bool(student.should_abort([0.1, 0.5], 1.0), False, "initial_loss differs from the first entry")
