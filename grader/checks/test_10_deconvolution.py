@@ -1,0 +1,323 @@
+"""Hidden checks of notebook 10, convolution and transposed convolution ("deconvolution").
+
+Shapes, strides (1 to 3), paddings, output paddings (< stride) and values are drawn from `rng` at
+grade time. Everything is compared in float64 against torch (F.conv2d, F.conv_transpose2d and
+autograd) and against the reference solution; backward passes are only ever tested end to end,
+`backward(dout, forward(...)[1])`, so what a cache holds is the student's choice. Messages name the
+case, never the inputs.
+"""
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from grader.harness import CheckFailure, expect_array, expect_close, expect_tuple, expect_unchanged, part
+
+# Tolerances (float64). Entrywise |got - want| <= ATOL + RTOL * |want|. Outputs are sums of at most a
+# few hundred products of N(0, 1) numbers, computed in a different order than torch's.
+RTOL, ATOL = 1e-9, 1e-10
+
+
+def t(x):
+    return torch.from_numpy(np.array(x, dtype=np.float64))
+
+
+def expect_int(got, want, name, case):
+    if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
+        raise CheckFailure(f"{name} returned {type(got).__name__}; expected an int (use // for the floor)")
+    if int(got) != want:
+        raise CheckFailure(f"{name}, {case}: got {int(got)}, expected another size")
+
+
+def conv_problem(rng, *, n=None, c=None, f=None, k=None, s=None, p=None):
+    """Random conv2d inputs with H + 2p >= KH and W + 2p >= KW."""
+    n = n or int(rng.integers(1, 4))
+    c = c or int(rng.integers(1, 4))
+    f = f or int(rng.integers(1, 5))
+    kh, kw = k or (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+    s = s or int(rng.integers(1, 4))
+    p = int(rng.integers(0, 3)) if p is None else p
+    h = int(rng.integers(max(1, kh - 2 * p), 10))
+    w_ = int(rng.integers(max(1, kw - 2 * p), 10))
+    x = rng.normal(size=(n, c, h, w_))
+    w = rng.normal(size=(f, c, kh, kw))
+    b = rng.normal(size=f)
+    return x, w, b, {"stride": s, "pad": p}
+
+
+def convT_problem(rng, *, k=None, s=None):
+    """Random conv_transpose2d inputs (C_in != C_out likely) with a positive output size."""
+    while True:
+        n, ci, co = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        kh, kw = k or (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+        st = s or int(rng.integers(1, 4))
+        p = int(rng.integers(0, 3))
+        q = int(rng.integers(0, st))
+        h, w_ = int(rng.integers(1, 7)), int(rng.integers(1, 7))
+        if (h - 1) * st - 2 * p + kh + q >= 1 and (w_ - 1) * st - 2 * p + kw + q >= 1:
+            break
+    x = rng.normal(size=(n, ci, h, w_))
+    w = rng.normal(size=(ci, co, kh, kw))
+    b = rng.normal(size=co)
+    return x, w, b, {"stride": st, "pad": p, "output_pad": q}
+
+
+def describe(param):
+    extra = ", output padding" if param.get("output_pad") else ""
+    return f"stride {param['stride']}" + (", with padding" if param["pad"] else ", no padding") + extra
+
+
+# -- output sizes ---------------------------------------------------------------------------------
+@part("output_size")
+def test_conv_output_size_matches_torch(student, rng):
+    """conv_output_size gives the size torch's conv2d produces, and 4 for the worked example"""
+    expect_int(student.conv_output_size(2, 3, 1, 2), 4, "conv_output_size",
+               "the worked example (2x2 input, 2 zeros on each side, 3x3 kernel, stride 1)")
+    for trial in range(12):
+        k, s, p = int(rng.integers(1, 6)), int(rng.integers(1, 5)), int(rng.integers(0, 4))
+        n = int(rng.integers(max(1, k - 2 * p), 40))
+        want = F.conv2d(torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1), stride=(s, 1), padding=(p, 0)).shape[2]
+        case = "stride larger than the kernel" if s > k else f"stride {s}, padding {p}"
+        expect_int(student.conv_output_size(n, k, s, p), want, "conv_output_size", case)
+
+
+@part("output_size")
+def test_conv_transpose_output_size_matches_torch(student, rng):
+    """conv_transpose_output_size gives the size torch's conv_transpose2d produces"""
+    expect_int(student.conv_transpose_output_size(2, 3, 1, 0, 0), 4, "conv_transpose_output_size",
+               "a 2x2 input, 3x3 kernel, stride 1 (the worked example read as a transposed convolution)")
+    for trial in range(12):
+        k, s = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+        p, q = int(rng.integers(0, 3)), int(rng.integers(0, s))
+        n = int(rng.integers(1, 20))
+        want = (n - 1) * s - 2 * p + k + q
+        if want < 1:
+            continue
+        want = F.conv_transpose2d(torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1), stride=(s, 1),
+                                  padding=(p, 0), output_padding=(q, 0)).shape[2]
+        expect_int(student.conv_transpose_output_size(n, k, s, p, q), want, "conv_transpose_output_size",
+                   "with output padding" if q else f"stride {s}, padding {p}")
+
+
+# -- convolution forward ----------------------------------------------------------------------------
+def check_conv_forward(student, ref, x, w, b, param, case):
+    out, _cache = expect_tuple(student.conv2d_forward(x, w, b, param), 2, "conv2d_forward")
+    want = F.conv2d(t(x), t(w), t(b), stride=param["stride"], padding=param["pad"]).numpy()
+    expect_close(out, want, "conv2d_forward out", case, rtol=RTOL, atol=ATOL)
+    expect_close(out, ref.conv2d_forward(x, w, b, param)[0], "conv2d_forward out", case, rtol=RTOL, atol=ATOL)
+
+
+@part("conv_forward")
+def test_conv_forward_matches_torch(student, ref, rng):
+    """conv2d_forward matches F.conv2d for random shapes, strides and paddings"""
+    for _ in range(8):
+        x, w, b, param = conv_problem(rng)
+        check_conv_forward(student, ref, x, w, b, param, describe(param))
+
+
+@part("conv_forward")
+def test_conv_forward_edge_cases(student, ref, rng):
+    """conv2d_forward handles one image, one channel, 1x1 kernels, strides larger than the kernel"""
+    x, w, b, param = conv_problem(rng, n=1, c=1, f=1)
+    check_conv_forward(student, ref, x, w, b, param, "one image, one channel, one filter")
+    x, w, b, param = conv_problem(rng, k=(1, 1), s=2, p=0)
+    check_conv_forward(student, ref, x, w, b, param, "a 1x1 kernel with stride 2")
+    x, w, b, param = conv_problem(rng, k=(2, 2), s=3)
+    check_conv_forward(student, ref, x, w, b, param, "stride larger than the kernel")
+    k = int(rng.integers(2, 5))
+    x = rng.normal(size=(2, 2, k, k))
+    w = rng.normal(size=(3, 2, k, k))
+    check_conv_forward(student, ref, x, w, rng.normal(size=3), {"stride": 1, "pad": 0},
+                       "kernel as large as the image (one output pixel)")
+    x, w, b, param = conv_problem(rng, k=(3, 2), p=2)
+    check_conv_forward(student, ref, x, w, b, param, "non-square kernel with padding 2")
+
+
+@part("conv_forward")
+def test_conv_forward_leaves_inputs_unchanged(student, rng):
+    """conv2d_forward does not modify its inputs"""
+    x, w, b, param = conv_problem(rng, p=1)
+    _, after = student.call_keeping_args("conv2d_forward", x, w, b, param)
+    expect_unchanged([x, w, b], after, "conv2d_forward")
+
+
+# -- convolution backward ---------------------------------------------------------------------------
+def torch_conv_grads(x, w, b, param, dout):
+    xt, wt, bt = t(x).requires_grad_(True), t(w).requires_grad_(True), t(b).requires_grad_(True)
+    F.conv2d(xt, wt, bt, stride=param["stride"], padding=param["pad"]).backward(t(dout))
+    return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+
+
+def check_conv_backward(student, ref, x, w, b, param, rng, case):
+    out, cache = expect_tuple(student.conv2d_forward(x, w, b, param), 2, "conv2d_forward")
+    dout = rng.normal(size=F.conv2d(t(x), t(w), stride=param["stride"], padding=param["pad"]).shape)
+    got = expect_tuple(student.conv2d_backward(dout, cache), 3, "conv2d_backward")
+    want = torch_conv_grads(x, w, b, param, dout)
+    mine = ref.conv2d_backward(dout, ref.conv2d_forward(x, w, b, param)[1])
+    for name, g, wv, r in zip(("dx", "dw", "db"), got, want, mine):
+        expect_close(g, wv, f"conv2d_backward {name}", case, rtol=RTOL, atol=ATOL)
+        expect_close(g, r, f"conv2d_backward {name}", case, rtol=RTOL, atol=ATOL)
+
+
+@part("conv_backward")
+def test_conv_backward_matches_autograd(student, ref, rng):
+    """conv2d_backward(dout, cache) matches autograd for random shapes, strides and paddings"""
+    for _ in range(6):
+        x, w, b, param = conv_problem(rng)
+        check_conv_backward(student, ref, x, w, b, param, rng, describe(param))
+
+
+@part("conv_backward")
+def test_conv_backward_edge_cases(student, ref, rng):
+    """conv2d_backward handles uncovered pixels, overlapping windows, one image and 1x1 kernels"""
+    # H + 2p - KH not divisible by the stride: the last rows/columns get no gradient.
+    while True:
+        x, w, b, param = conv_problem(rng, k=(3, 3), s=int(rng.integers(2, 4)))
+        h, wd = x.shape[2:]
+        if (h + 2 * param["pad"] - 3) % param["stride"] and (wd + 2 * param["pad"] - 3) % param["stride"]:
+            break
+    check_conv_backward(student, ref, x, w, b, param, rng, "pixels no window covers (stride does not fit)")
+    x, w, b, param = conv_problem(rng, k=(4, 4), s=1, p=1)
+    check_conv_backward(student, ref, x, w, b, param, rng, "heavily overlapping windows (4x4 kernel, stride 1)")
+    x, w, b, param = conv_problem(rng, n=1, c=1, f=1)
+    check_conv_backward(student, ref, x, w, b, param, rng, "one image, one channel, one filter")
+    x, w, b, param = conv_problem(rng, k=(1, 1), s=3, p=0)
+    check_conv_backward(student, ref, x, w, b, param, rng, "a 1x1 kernel with stride 3")
+
+
+@part("conv_backward")
+def test_conv_gradient_pieces(student, rng):
+    """conv2d_input_grad and conv2d_weight_grad match autograd"""
+    for _ in range(4):
+        x, w, b, param = conv_problem(rng)
+        dout = rng.normal(size=F.conv2d(t(x), t(w), stride=param["stride"], padding=param["pad"]).shape)
+        dx, dw, _ = torch_conv_grads(x, w, b, param, dout)
+        case = describe(param)
+        expect_close(student.conv2d_input_grad(dout, w, tuple(x.shape[2:]), param), dx, "conv2d_input_grad",
+                     case, rtol=RTOL, atol=ATOL)
+        expect_close(student.conv2d_weight_grad(x, dout, tuple(w.shape), param), dw, "conv2d_weight_grad",
+                     case, rtol=RTOL, atol=ATOL)
+
+
+@part("conv_backward")
+def test_conv_backward_leaves_dout_unchanged(student, rng):
+    """conv2d_backward does not modify dout"""
+    x, w, b, param = conv_problem(rng, p=1)
+    _, cache = student.conv2d_forward(x, w, b, param)
+    dout = rng.normal(size=F.conv2d(t(x), t(w), stride=param["stride"], padding=1).shape)
+    _, after = student.call_keeping_args("conv2d_backward", dout, cache)
+    expect_unchanged([dout], after, "conv2d_backward")
+
+
+# -- transposed convolution forward -----------------------------------------------------------------
+def check_convT_forward(student, ref, x, w, b, param, case):
+    out, _cache = expect_tuple(student.conv_transpose2d_forward(x, w, b, param), 2, "conv_transpose2d_forward")
+    want = F.conv_transpose2d(t(x), t(w), t(b), stride=param["stride"], padding=param["pad"],
+                              output_padding=param["output_pad"]).numpy()
+    expect_close(out, want, "conv_transpose2d_forward out", case, rtol=RTOL, atol=ATOL)
+    expect_close(out, ref.conv_transpose2d_forward(x, w, b, param)[0], "conv_transpose2d_forward out", case,
+                 rtol=RTOL, atol=ATOL)
+
+
+@part("conv_transpose_forward")
+def test_conv_transpose_forward_matches_torch(student, ref, rng):
+    """conv_transpose2d_forward matches F.conv_transpose2d (weights (C_in, C_out, KH, KW))"""
+    for _ in range(8):
+        x, w, b, param = convT_problem(rng)
+        check_convT_forward(student, ref, x, w, b, param, describe(param))
+    x, w, b, param = convT_problem(rng, k=(3, 3), s=2)
+    check_convT_forward(student, ref, x, w, b, param, "kernel 3, stride 2")
+    x, w, b, param = convT_problem(rng, k=(1, 1), s=3)
+    check_convT_forward(student, ref, x, w, b, param, "1x1 kernel, stride 3 (gaps between the stamps)")
+
+
+@part("conv_transpose_forward")
+def test_worked_example_is_zero_padding(student, rng):
+    """the worked example: a 2x2 input and a 3x3 kernel give the 4x4 conv of the input padded by 2"""
+    x = rng.normal(size=(1, 1, 2, 2))
+    w = rng.normal(size=(1, 1, 3, 3))
+    out, _ = expect_tuple(student.conv_transpose2d_forward(x, w, np.zeros(1), {"stride": 1, "pad": 0, "output_pad": 0}),
+                          2, "conv_transpose2d_forward")
+    want = F.conv2d(F.pad(t(x), (2, 2, 2, 2)), t(w).flip(2, 3)).numpy()
+    expect_close(out, want, "conv_transpose2d_forward out", "2x2 input, 3x3 kernel, stride 1: padding with 2 zeros "
+                 "and convolving with the flipped kernel", rtol=RTOL, atol=ATOL)
+
+
+@part("conv_transpose_forward")
+def test_adjoint_identity(student, rng):
+    """<conv(x), y> = <x, conv_transpose(y)> for your two functions with shared weights and zero biases"""
+    for _ in range(6):
+        while True:  # sizes such that one output padding q maps the conv's output size back to (H, W)
+            s, p = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+            kh, kw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+            q = int(rng.integers(0, s))
+            h = kh - 2 * p + s * int(rng.integers(0, 4)) + q
+            wd = kw - 2 * p + s * int(rng.integers(0, 4)) + q
+            if h >= 1 and wd >= 1:
+                break
+        n, c, f = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        x, w = rng.normal(size=(n, c, h, wd)), rng.normal(size=(f, c, kh, kw))
+        case = describe({"stride": s, "pad": p, "output_pad": q})
+        conv_x, _ = expect_tuple(student.conv2d_forward(x, w, np.zeros(f), {"stride": s, "pad": p}), 2,
+                                 "conv2d_forward")
+        conv_shape = F.conv2d(t(x), t(w), stride=s, padding=p).shape
+        conv_x = expect_array(conv_x, conv_shape, "conv2d_forward out")
+        y = rng.normal(size=conv_shape)
+        convT_y, _ = expect_tuple(student.conv_transpose2d_forward(y, w, np.zeros(c),
+                                                                   {"stride": s, "pad": p, "output_pad": q}),
+                                  2, "conv_transpose2d_forward")
+        convT_y = expect_array(convT_y, x.shape, "conv_transpose2d_forward out")
+        lhs, rhs = float(np.sum(conv_x * y)), float(np.sum(x * convT_y))
+        scale = float(np.sum(np.abs(conv_x * y))) + 1.0
+        if not abs(lhs - rhs) <= 1e-10 * scale:
+            raise CheckFailure("the adjoint identity <conv(x), y> = <x, conv_transpose(y)> fails with shared "
+                               f"weights and zero biases ({case})")
+
+
+@part("conv_transpose_forward")
+def test_conv_transpose_forward_leaves_inputs_unchanged(student, rng):
+    """conv_transpose2d_forward does not modify its inputs"""
+    x, w, b, param = convT_problem(rng)
+    _, after = student.call_keeping_args("conv_transpose2d_forward", x, w, b, param)
+    expect_unchanged([x, w, b], after, "conv_transpose2d_forward")
+
+
+# -- transposed convolution backward ----------------------------------------------------------------
+def torch_convT_grads(x, w, b, param, dout):
+    xt, wt, bt = t(x).requires_grad_(True), t(w).requires_grad_(True), t(b).requires_grad_(True)
+    F.conv_transpose2d(xt, wt, bt, stride=param["stride"], padding=param["pad"],
+                       output_padding=param["output_pad"]).backward(t(dout))
+    return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+
+
+def check_convT_backward(student, ref, x, w, b, param, rng, case):
+    _, cache = expect_tuple(student.conv_transpose2d_forward(x, w, b, param), 2, "conv_transpose2d_forward")
+    out_shape = F.conv_transpose2d(t(x), t(w), stride=param["stride"], padding=param["pad"],
+                                   output_padding=param["output_pad"]).shape
+    dout = rng.normal(size=out_shape)
+    got = expect_tuple(student.conv_transpose2d_backward(dout, cache), 3, "conv_transpose2d_backward")
+    want = torch_convT_grads(x, w, b, param, dout)
+    mine = ref.conv_transpose2d_backward(dout, ref.conv_transpose2d_forward(x, w, b, param)[1])
+    for name, g, wv, r in zip(("dx", "dw", "db"), got, want, mine):
+        expect_close(g, wv, f"conv_transpose2d_backward {name}", case, rtol=RTOL, atol=ATOL)
+        expect_close(g, r, f"conv_transpose2d_backward {name}", case, rtol=RTOL, atol=ATOL)
+
+
+@part("conv_transpose_backward")
+def test_conv_transpose_backward_matches_autograd(student, ref, rng):
+    """conv_transpose2d_backward(dout, cache) matches autograd through F.conv_transpose2d"""
+    for _ in range(7):
+        x, w, b, param = convT_problem(rng)
+        check_convT_backward(student, ref, x, w, b, param, rng, describe(param))
+    x, w, b, param = convT_problem(rng, k=(3, 3), s=2)
+    check_convT_backward(student, ref, x, w, b, param, rng, "kernel 3, stride 2")
+
+
+@part("conv_transpose_backward")
+def test_conv_transpose_backward_leaves_dout_unchanged(student, rng):
+    """conv_transpose2d_backward does not modify dout"""
+    x, w, b, param = convT_problem(rng)
+    _, cache = student.conv_transpose2d_forward(x, w, b, param)
+    dout = rng.normal(size=F.conv_transpose2d(t(x), t(w), stride=param["stride"], padding=param["pad"],
+                                              output_padding=param["output_pad"]).shape)
+    _, after = student.call_keeping_args("conv_transpose2d_backward", dout, cache)
+    expect_unchanged([dout], after, "conv_transpose2d_backward")
