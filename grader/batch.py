@@ -55,26 +55,23 @@ def run_tasks(tasks, work: Path, workers: int, scheduler: str | None, extra=(), 
     results = []
     bar = tqdm(total=len(tasks), unit="notebook", desc="grading", file=sys.stderr,
                disable=not tasks, dynamic_ncols=True)
+
+    def collect(finished_futures):
+        for future in finished_futures:
+            result = future.result()
+            results.append(result)
+            if on_done:
+                on_done(result)
+            bar.update(1)
+
     if scheduler:
         from distributed import Client, as_completed as dask_completed
         with Client(scheduler, timeout="30s") as client:
-            futures = [client.submit(grade_task, s, a, str(work), tuple(extra), pure=False,
-                                     key=f"grade-{a}-{s}-{time.time_ns()}") for s, a in tasks]
-            for future in dask_completed(futures):
-                result = future.result()
-                results.append(result)
-                if on_done:
-                    on_done(result)
-                bar.update(1)
+            collect(dask_completed([client.submit(grade_task, s, a, str(work), tuple(extra), pure=False,
+                                                  key=f"grade-{a}-{s}-{time.time_ns()}") for s, a in tasks]))
     else:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(grade_task, s, a, str(work), tuple(extra)) for s, a in tasks]
-            for future in as_completed(futures):
-                result = future.result()
-                results.append(result)
-                if on_done:
-                    on_done(result)
-                bar.update(1)
+            collect(as_completed([pool.submit(grade_task, s, a, str(work), tuple(extra)) for s, a in tasks]))
     bar.close()
     return results
 
