@@ -1,0 +1,292 @@
+"""Plausible wrong implementations for notebook 07. Each is appended to the solution cell of its
+part (so it redefines the function there); the hidden checks must take that part's points away and
+leave every part that does not call the broken function untouched."""
+
+# warmup_lr_at calls lr_at for the steps after the warm-up, as its docstring asks.
+DEPENDS = {"warmup": ["lr_schedule"]}
+
+MUTANTS = {
+    "lr_schedule": {
+        "step decay one step late": '''
+def lr_at(schedule, step):
+    name, base = schedule["name"], schedule["base_lr"]
+    if name == "step":
+        return float(base * schedule["gamma"] ** (max(step - 1, 0) // schedule["step_size"]))
+    if name == "exponential":
+        return float(base * schedule["gamma"] ** step)
+    if name == "cosine":
+        m = schedule.get("eta_min", 0.0)
+        return float(m + (base - m) * (1 + np.cos(np.pi * step / schedule["t_max"])) / 2)
+    raise ValueError(name)
+''',
+        "cosine held at eta_min after t_max": '''
+def lr_at(schedule, step):
+    name, base = schedule["name"], schedule["base_lr"]
+    if name == "step":
+        return float(base * schedule["gamma"] ** (step // schedule["step_size"]))
+    if name == "exponential":
+        return float(base * schedule["gamma"] ** step)
+    if name == "cosine":
+        m = schedule.get("eta_min", 0.0)
+        t = min(step, schedule["t_max"])
+        return float(m + (base - m) * (1 + np.cos(np.pi * t / schedule["t_max"])) / 2)
+    raise ValueError(name)
+''',
+        "cosine ignores eta_min's offset": '''
+def lr_at(schedule, step):
+    name, base = schedule["name"], schedule["base_lr"]
+    if name == "step":
+        return float(base * schedule["gamma"] ** (step // schedule["step_size"]))
+    if name == "exponential":
+        return float(base * schedule["gamma"] ** step)
+    if name == "cosine":
+        return float(base * (1 + np.cos(np.pi * step / schedule["t_max"])) / 2)
+    raise ValueError(name)
+''',
+        "exponential as exp(-gamma t)": '''
+def lr_at(schedule, step):
+    name, base = schedule["name"], schedule["base_lr"]
+    if name == "step":
+        return float(base * schedule["gamma"] ** (step // schedule["step_size"]))
+    if name == "exponential":
+        return float(base * np.exp(-schedule["gamma"] * step))
+    if name == "cosine":
+        m = schedule.get("eta_min", 0.0)
+        return float(m + (base - m) * (1 + np.cos(np.pi * step / schedule["t_max"])) / 2)
+    raise ValueError(name)
+''',
+        "unknown name returns the base learning rate": '''
+_lr_at_ok = lr_at
+def lr_at(schedule, step):
+    if schedule["name"] not in ("step", "exponential", "cosine"):
+        return float(schedule["base_lr"])
+    return _lr_at_ok(schedule, step)
+''',
+    },
+    "warmup": {
+        "ramp reaches the base rate one step early": '''
+def warmup_lr_at(schedule, step):
+    base, W, f0 = schedule["base_lr"], schedule["warmup_steps"], schedule["start_factor"]
+    if step < W:
+        return float(base * (f0 + (1 - f0) * step / max(W - 1, 1)))
+    return lr_at(dict(schedule["after"], base_lr=base), step - W)
+''',
+        "base schedule not shifted by the warm-up": '''
+def warmup_lr_at(schedule, step):
+    base, W, f0 = schedule["base_lr"], schedule["warmup_steps"], schedule["start_factor"]
+    if step < W:
+        return float(base * (f0 + (1 - f0) * step / W))
+    return lr_at(dict(schedule["after"], base_lr=base), step)
+''',
+        "ramp starts at 0 (start_factor ignored)": '''
+def warmup_lr_at(schedule, step):
+    base, W = schedule["base_lr"], schedule["warmup_steps"]
+    if step < W:
+        return float(base * step / W)
+    return lr_at(dict(schedule["after"], base_lr=base), step - W)
+''',
+        "writes base_lr into the 'after' dict": '''
+def warmup_lr_at(schedule, step):
+    base, W, f0 = schedule["base_lr"], schedule["warmup_steps"], schedule["start_factor"]
+    if step < W:
+        return float(base * (f0 + (1 - f0) * step / W))
+    after = schedule["after"]
+    after["base_lr"] = base
+    return lr_at(after, step - W)
+''',
+    },
+    "newton": {
+        "sign flipped (solves H step = g)": '''
+def newton_step(grad, hess):
+    return np.linalg.solve(hess, grad)
+''',
+        "diagonal of the Hessian only": '''
+def newton_step(grad, hess):
+    return -grad / np.diag(hess)
+''',
+        "damped system (H + I)": '''
+def newton_step(grad, hess):
+    return -np.linalg.solve(hess + np.eye(len(grad)), grad)
+''',
+    },
+    "lbfgs": {
+        "initial scaling gamma = 1": '''
+def lbfgs_direction(grad, s_list, y_list):
+    q = np.array(grad, dtype=float)
+    m = len(s_list)
+    rho = [1.0 / (y_list[i] @ s_list[i]) for i in range(m)]
+    a = [0.0] * m
+    for i in reversed(range(m)):
+        a[i] = rho[i] * (s_list[i] @ q)
+        q = q - a[i] * y_list[i]
+    r = q
+    for i in range(m):
+        b = rho[i] * (y_list[i] @ r)
+        r = r + (a[i] - b) * s_list[i]
+    return -r
+''',
+        "first loop from oldest to newest": '''
+def lbfgs_direction(grad, s_list, y_list):
+    q = np.array(grad, dtype=float)
+    m = len(s_list)
+    rho = [1.0 / (y_list[i] @ s_list[i]) for i in range(m)]
+    a = [0.0] * m
+    for i in range(m):
+        a[i] = rho[i] * (s_list[i] @ q)
+        q = q - a[i] * y_list[i]
+    r = (s_list[-1] @ y_list[-1]) / (y_list[-1] @ y_list[-1]) * q if m else q
+    for i in range(m):
+        b = rho[i] * (y_list[i] @ r)
+        r = r + (a[i] - b) * s_list[i]
+    return -r
+''',
+        "gamma from the oldest pair": '''
+def lbfgs_direction(grad, s_list, y_list):
+    q = np.array(grad, dtype=float)
+    m = len(s_list)
+    rho = [1.0 / (y_list[i] @ s_list[i]) for i in range(m)]
+    a = [0.0] * m
+    for i in reversed(range(m)):
+        a[i] = rho[i] * (s_list[i] @ q)
+        q = q - a[i] * y_list[i]
+    r = (s_list[0] @ y_list[0]) / (y_list[0] @ y_list[0]) * q if m else q
+    for i in range(m):
+        b = rho[i] * (y_list[i] @ r)
+        r = r + (a[i] - b) * s_list[i]
+    return -r
+''',
+        "returns +B g (ascent direction)": '''
+_lbfgs_ok = lbfgs_direction
+def lbfgs_direction(grad, s_list, y_list):
+    return -_lbfgs_ok(grad, s_list, y_list)
+''',
+    },
+    "critical_point": {
+        "reads the diagonal instead of the eigenvalues": '''
+def classify_critical_point(hessian, tol=1e-8):
+    d = np.diag(hessian)
+    if np.all(d > tol):
+        return "minimum"
+    if np.all(d < -tol):
+        return "maximum"
+    if np.any(d > tol) and np.any(d < -tol):
+        return "saddle"
+    return "degenerate"
+''',
+        "zero eigenvalues counted as positive": '''
+def classify_critical_point(hessian, tol=1e-8):
+    lam = np.linalg.eigvalsh((hessian + hessian.T) / 2)
+    if np.all(lam >= -tol):
+        return "minimum" if np.any(lam > tol) else "degenerate"
+    if np.all(lam < -tol):
+        return "maximum"
+    return "saddle"
+''',
+        "no tolerance (rounding decides)": '''
+def classify_critical_point(hessian, tol=1e-8):
+    lam = np.linalg.eigvalsh((hessian + hessian.T) / 2)
+    if np.all(lam > 0):
+        return "minimum"
+    if np.all(lam < 0):
+        return "maximum"
+    if np.any(lam > 0) and np.any(lam < 0):
+        return "saddle"
+    return "degenerate"
+''',
+        "semi-definite with a zero called a saddle": '''
+def classify_critical_point(hessian, tol=1e-8):
+    lam = np.linalg.eigvalsh((hessian + hessian.T) / 2)
+    z = tol * max(1.0, np.abs(lam).max())
+    if np.all(lam > z):
+        return "minimum"
+    if np.all(lam < -z):
+        return "maximum"
+    if np.all(np.abs(lam) <= z):
+        return "degenerate"
+    return "saddle"
+''',
+    },
+    "hvp": {
+        "sum instead of mean over the examples": '''
+def logistic_hvp(X, y, w, v, reg=0.0):
+    p = 1 / (1 + np.exp(-(X @ w)))
+    return X.T @ (p * (1 - p) * (X @ v)) + reg * v
+''',
+        "p instead of p (1 - p)": '''
+def logistic_hvp(X, y, w, v, reg=0.0):
+    p = 1 / (1 + np.exp(-(X @ w)))
+    return X.T @ (p * (X @ v)) / X.shape[0] + reg * v
+''',
+        "L2 term missing": '''
+def logistic_hvp(X, y, w, v, reg=0.0):
+    p = 1 / (1 + np.exp(-(X @ w)))
+    return X.T @ (p * (1 - p) * (X @ v)) / X.shape[0]
+''',
+    },
+    "power_iteration": {
+        "eigenvalue as the norm of H v (sign lost)": '''
+def top_eigenvalue(H, iters=100, seed=0):
+    v = np.random.default_rng(seed).standard_normal(H.shape[0])
+    v /= np.linalg.norm(v)
+    lam = 0.0
+    for _ in range(iters):
+        hv = H @ v
+        lam = float(np.linalg.norm(hv))
+        v = hv / lam
+    return lam, v
+''',
+        "starts from the all-ones vector": '''
+def top_eigenvalue(H, iters=100, seed=0):
+    v = np.ones(H.shape[0]) / np.sqrt(H.shape[0])
+    lam = 0.0
+    for _ in range(iters):
+        hv = H @ v
+        lam = float(v @ hv)
+        v = hv / np.linalg.norm(hv)
+    return lam, v
+''',
+        "never normalizes (overflows)": '''
+def top_eigenvalue(H, iters=100, seed=0):
+    v = np.random.default_rng(seed).standard_normal(H.shape[0])
+    for _ in range(iters):
+        hv = H @ v
+        lam = float(v @ hv / (v @ v))
+        v = hv
+    return lam, v / np.linalg.norm(v)
+''',
+    },
+    "clip": {
+        "each tensor clipped separately": '''
+def clip_grad_norm(grads, max_norm):
+    total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+    out = [g * min(1.0, max_norm / (np.linalg.norm(g) + 1e-6)) for g in grads]
+    return out, total
+''',
+        "no 1e-6 in the denominator": '''
+def clip_grad_norm(grads, max_norm):
+    total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+    coef = min(1.0, max_norm / total) if total > 0 else 1.0
+    return [g * coef for g in grads], total
+''',
+        "returns the norm after clipping": '''
+def clip_grad_norm(grads, max_norm):
+    total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+    coef = min(1.0, max_norm / (total + 1e-6))
+    return [g * coef for g in grads], total * coef
+''',
+        "scales small gradients up too": '''
+def clip_grad_norm(grads, max_norm):
+    total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+    coef = max_norm / (total + 1e-6)
+    return [g * coef for g in grads], total
+''',
+        "modifies the gradients in place": '''
+def clip_grad_norm(grads, max_norm):
+    total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+    coef = min(1.0, max_norm / (total + 1e-6))
+    for g in grads:
+        g *= coef
+    return grads, total
+''',
+    },
+}
