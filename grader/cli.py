@@ -324,6 +324,8 @@ def cmd_lab(args):
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(course.CONFIG.parent), env.get("JUPYTER_CONFIG_PATH", "")])
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={course.REPO}",
            "--ServerApp.default_url=/lab/tree/notebooks", *args.jupyter_args]
+    if os.getuid() == 0:  # containers and fresh cloud machines often run as root
+        cmd.append("--allow-root")
     os.chdir(course.REPO)
     os.execve(sys.executable, cmd, env)
 
@@ -351,7 +353,7 @@ def main(argv=None):
     p.add_argument("--notebook-timeout", type=float, help="seconds for a whole notebook (default 600)")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("lab", help="open the course in JupyterLab (nbgrader's Validate and formgrader included)")
-    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab")
+    p.epilog = "Any other arguments are passed to jupyter lab (e.g. --no-browser --port 8888)."
     p.set_defaults(func=cmd_lab)
     p = sub.add_parser("site", help="build a static HTML read-through of the executed solution notebooks")
     p.add_argument("assignment", nargs="*", help="assignment ids (default: all)")
@@ -362,7 +364,11 @@ def main(argv=None):
     p.add_argument("--class-size", type=int, default=0,
                    help="also grade N copies of a complete submission with 1 and 2 workers and plain nbgrader")
     p.set_defaults(func=cmd_bench)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "lab":
+        args.jupyter_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except NbgraderFailed as err:
