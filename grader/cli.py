@@ -322,8 +322,9 @@ def cmd_lab(args):
     # nbgrader's server extensions (Validate, assignment list, formgrader) look for nbgrader_config.py
     # in Jupyter's config path: put grader/ there rather than a copy of the config at the root.
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(course.CONFIG.parent), env.get("JUPYTER_CONFIG_PATH", "")])
-    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={course.REPO}",
-           "--ServerApp.default_url=/lab/tree/notebooks", *args.jupyter_args]
+    cmd = [sys.executable, "-m", "jupyterlab", "--ServerApp.default_url=/lab/tree/notebooks", *args.jupyter_args]
+    if not any(a.startswith(("--ServerApp.root_dir", "--notebook-dir")) for a in args.jupyter_args):
+        cmd.append(f"--ServerApp.root_dir={course.REPO}")
     if os.getuid() == 0:  # containers and fresh cloud machines often run as root
         cmd.append("--allow-root")
     os.chdir(course.REPO)
