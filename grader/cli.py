@@ -266,9 +266,36 @@ def cmd_bench(args):
           "experiment cells, plus the hidden checks); `check` end to end (nbgrader generate_assignment + "
           "autograde in a fresh work folder)\n")
     _print_table(rows, ("notebook", "execute", "grade", "check total", "grade/execute", "score"))
+    if "10_deconvolution" in assignments:
+        bench_convolution()
     if args.class_size:
         bench_class(assignments, args.class_size, exec_total)
     return 0
+
+
+def bench_convolution(repeats=10):
+    """The notebook's vectorized reference convolution against torch on a CIFAR-sized batch."""
+    import numpy as np
+    import torch
+    from . import reference
+    ref = reference.load("10_deconvolution")
+    rng = np.random.default_rng(0)
+    x, w, b = rng.normal(size=(64, 3, 32, 32)), rng.normal(size=(16, 3, 3, 3)), rng.normal(size=16)
+    xt, wt, bt = (torch.from_numpy(a) for a in (x, w, b))
+    torch.set_num_threads(1)
+
+    def best(fn):
+        fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+    ours = best(lambda: ref.conv2d_forward(x, w, b, {"stride": 1, "pad": 1}))
+    theirs = best(lambda: torch.nn.functional.conv2d(xt, wt, bt, stride=1, padding=1))
+    print(f"\nconv2d forward, 64x3x32x32 batch, 16 filters 3x3, pad 1, float64, one thread: "
+          f"reference {ours * 1e3:.1f} ms, torch {theirs * 1e3:.1f} ms, ratio {ours / theirs:.2f}")
 
 
 def bench_class(assignments, n, exec_total):
