@@ -159,6 +159,11 @@ def cmd_autograde(args):
                 release([a], into=work / "release")
         if (work / "gradebook.db").exists():
             enable_wal(work / "gradebook.db")
+        if args.due:
+            from nbgrader.api import Gradebook
+            with Gradebook(f"sqlite:///{work / 'gradebook.db'}", "training-neural-networks") as gb:
+                for a in assignments:
+                    gb.update_or_create_assignment(a, duedate=args.due)
         tasks, skipped = [], 0
         for (student, a), nb in sorted(found.items()):
             digest = sha256(nb)
@@ -376,6 +381,8 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=0, help="parallel gradings on this machine (default: cores)")
     p.add_argument("--scheduler", help="address of a Dask scheduler to grade on its workers instead")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded from the same file")
+    p.add_argument("--due", help="due date of the graded assignments (e.g. 2026-12-01T17:00:00+00:00); a "
+                   "submission whose timestamp.txt is later scores zero and is listed for review")
     p.add_argument("--cell-timeout", type=float, help="seconds one student cell may run (default 60)")
     p.add_argument("--call-timeout", type=float, help="seconds one call of a student function may run (default 30)")
     p.add_argument("--notebook-timeout", type=float, help="seconds for a whole notebook (default 600)")

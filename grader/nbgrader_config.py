@@ -47,6 +47,9 @@ c.Autograde.sanitize_preprocessors = [
 c.Autograde.autograde_preprocessors = [
     GradeWithHiddenChecks, IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.Autograde.exclude_overwriting = {}
+# A submission whose timestamp.txt is after the assignment's due date (set with
+# `python -m grader autograde ... --due DATE`) scores zero and is listed for review.
+c.LateSubmissionPlugin.penalty_method = "zero"
 c.LimitOutput.max_lines = 400
 c.LimitOutput.max_traceback = 60
 

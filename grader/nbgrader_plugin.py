@@ -101,6 +101,10 @@ class GradeWithHiddenChecks(NbGraderPreprocessor):
         with Gradebook(nbr["db_url"]) as gb:
             source = gb.find_notebook(nbr["notebook"], nbr["assignment"])
             expected = {name: float(c.max_score) for name, c in autograded_cells(source).items()}
+            try:
+                late = float(gb.find_submission(nbr["assignment"], nbr["student"]).total_seconds_late)
+            except MissingEntry:
+                late = 0.0
         workdir = resources.get("metadata", {}).get("path") or "."
         report = grade_notebook(
             nb, nbr["assignment"], workdir=workdir, student=nbr["student"], expected_parts=expected,
@@ -108,6 +112,12 @@ class GradeWithHiddenChecks(NbGraderPreprocessor):
             sandbox=choose_sandbox(self.require_sandbox, self.log),
             cell_timeout=self.cell_timeout, call_timeout=self.call_timeout,
             notebook_timeout=self.notebook_timeout)
+        if late > 0:  # nbgrader's late policy (zero, in the course config) applies after this step
+            reason = f"submitted {late / 3600:.1f} h after the due date: zero under the late policy"
+            report.notes.append(reason)
+            for part in report.parts:
+                if part.status == "passed":
+                    part.status, part.reason, part.score = "needs_review", reason + " (the work passed)", 0.0
         out = Path(self.report_dir) / nbr["assignment"] / f"{nbr['student']}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.to_json())
