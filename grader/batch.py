@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import course
 
 
 def enable_wal(db: Path) -> None:

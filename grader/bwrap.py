@@ -23,7 +23,6 @@ _SYSTEM = ["/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc"]
 
 class BubblewrapSandbox(Sandbox):
     name = "bubblewrap"
-    isolated = True
 
     @staticmethod
     @lru_cache(maxsize=None)

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import KernelManager
 
 from . import wire
 from .sandbox import Sandbox
@@ -248,10 +247,6 @@ class InProcessSession:
             exec(compile(_KERNEL_SIDE, "<course-call>", "exec"),  # noqa: S102
                  {"__builtins__": __builtins__, "_ns": self.namespace, "_req": req})
         return parse_reply(buffer.getvalue(), nonce, name, len(args), return_args)
-
-
-def python_executable():
-    return sys.executable
 
 
 def clean_env(home):

@@ -65,7 +65,6 @@ class Sandbox:
     """Resource limits and a scratch home, no filesystem isolation."""
 
     name = "limits-only"
-    isolated = False
 
     def __init__(self, limits: Limits | None = None):
         self.limits = limits or Limits()

@@ -1,7 +1,7 @@
 """Autograde one submission exactly as the formgrader's Autograde button does: the server extension
 loads nbgrader_config.py from Jupyter's config path (python -m grader lab puts grader/ there) and calls
 NbGraderAPI.autograde. Usage: formgrader_autograde.py COURSE_ROOT ASSIGNMENT STUDENT"""
-import json, os, sys
+import json, sys
 from nbgrader.server_extensions.formgrader.formgrader import FormgradeExtension
 from nbgrader.apps.api import NbGraderAPI
 ext = FormgradeExtension()

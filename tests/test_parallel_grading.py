@@ -1,8 +1,6 @@
 """Grading a class in parallel: local workers, a real Dask cluster on loopback, resume and --force."""
 import csv
-import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
