@@ -363,10 +363,14 @@ def check_splits(splits, n, k, case):
 @part("kfold")
 def test_kfold_partitions(student, rng):
     """kfold_splits gives k folds that partition range(n), sizes within one, train = complement"""
-    cases = [("n divisible by k", None), ("n not divisible by k", None), ("k = 2", 2), ("leave one out (k = n)", -1)]
+    cases = [("n divisible by k", None), ("n not divisible by k", None), ("a remainder of two or more", -2),
+             ("k = 2", 2), ("leave one out (k = n)", -1)]
     for case, k in cases:
         n = int(rng.integers(5, 60))
-        if k is None:
+        if k == -2:  # n = q k + r with 2 <= r < k: putting the whole remainder in one fold is caught
+            k = int(rng.integers(3, 11))
+            n = k * int(rng.integers(1, 9)) + int(rng.integers(2, k))
+        elif k is None:
             k = int(rng.integers(2, min(n, 10) + 1))
             if case == "n divisible by k":
                 n = k * int(rng.integers(1, 12))
