@@ -158,8 +158,9 @@ def _student_message(exc) -> tuple[str, str]:
 
 
 class GradingPlugin:
-    def __init__(self, session, reference, seed: int):
+    def __init__(self, session, reference, seed: int, parts=None):
         self.session, self.reference, self.seed = session, reference, seed
+        self.parts = None if parts is None else set(parts)
         self.run = CheckRun()
 
     @pytest.fixture
@@ -194,13 +195,23 @@ class GradingPlugin:
         message, review = _student_message(call.excinfo.value) if call.excinfo else ("check failed", "")
         self.run.results.append(CheckResult(doc, part_id, False, message, review, str(report.longrepr)[-4000:]))
 
+    def pytest_collection_modifyitems(self, config, items):
+        if self.parts is None:
+            return
+        keep = [i for i in items if (m := i.get_closest_marker("part")) and m.args[0] in self.parts]
+        dropped = [i for i in items if i not in keep]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = keep
+
     def pytest_collectreport(self, report):
         if report.failed:
             self.run.error = str(report.longrepr)[-4000:]
 
 
-def run_checks(module_path, session, reference, seed: int) -> CheckRun:
-    plugin = GradingPlugin(session, reference, seed)
+def run_checks(module_path, session, reference, seed: int, parts=None) -> CheckRun:
+    """Run the hidden checks of one module (only those of `parts` when given) against `session`."""
+    plugin = GradingPlugin(session, reference, seed, parts)
     args = [str(module_path), "-s", "-p", "no:cacheprovider", "-p", "no:terminal",
             "--import-mode=importlib", "-o", "addopts=", "-W", "ignore::DeprecationWarning",
             "--rootdir", str(module_path.parent)]

@@ -199,9 +199,12 @@ def test_binary_logistic_matches_torch(student, ref, rng):
 def test_binary_logistic_huge_scores(student, ref, rng):
     """binary_logistic_loss is exact when the scores are about +-1e3"""
     n, d = int(rng.integers(2, 20)), int(rng.integers(1, 6))
-    w = rng.choice([-1.0, 1.0], size=d) * 300.0
+    w = rng.choice([-1.0, 1.0], size=d) * (1000.0 / d)
     X = rng.choice([-1.0, 1.0], size=(n, d)) * rng.uniform(0.9, 1.1, size=(n, d))
     y = rng.integers(0, 2, size=n)
+    # always both confidently wrong cases: a huge positive score with label 0, a huge negative with label 1
+    X[0], y[0] = np.sign(w) * np.abs(X[0]), 0
+    X[1], y[1] = -np.sign(w) * np.abs(X[1]), 1
     check_logistic(student, ref, w, float(rng.normal()), X, y, "huge scores (about +-1e3)")
 
 
