@@ -1,17 +1,23 @@
-"""Grading many submissions: one nbgrader autograde process per (student, assignment), run by a
-local pool of workers or by a Dask cluster, results written as each finishes, resumable.
+"""Grading many submissions: one task per (student, assignment), run by a local pool of worker
+threads or by a Dask cluster, results written as each finishes, resumable.
 
-Why one process per submission: nbgrader grades a batch sequentially in one process, and one
-submission can still crash that process; separate processes keep every other student safe and let
-the work spread over cores or machines. The gradebook is SQLite in WAL mode with a long lock
-timeout, so concurrent processes take turns writing their grades (each write is milliseconds; the
-minutes go to the kernels, which hold no lock).
+Each worker thread owns a long-lived nbgrader process (grader/worker.py) and hands it one task at
+a time: nbgrader, torch and the reference solutions are loaded once per worker, not once per
+notebook. The student's code runs in a fresh sandboxed kernel per notebook, never in that process;
+should the process die or hang anyway, that one task is recorded as failed (for review) and a fresh
+process takes the next. The gradebook is SQLite in WAL mode with a long lock timeout, so concurrent
+processes take turns writing their grades (each write is milliseconds; the seconds go to the
+kernels, which hold no lock).
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
+import json
+import os
 import sqlite3
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -23,17 +29,114 @@ def enable_wal(db: Path) -> None:
         con.execute("PRAGMA journal_mode=WAL")
 
 
-def grade_task(student: str, assignment: str, work: str, extra: tuple = ()) -> dict:
-    """Autograde one submission already in <work>/submitted/. Runs on a local thread or a Dask worker
-    (which must see the same repository and work folder, e.g. on a shared filesystem)."""
-    from .nbgrader_run import nbgrader
+class WorkerProcess:
+    """One `python -m grader.worker` process (nbgrader started once) grading tasks one at a time."""
+
+    MAX_TASKS = 100  # then a fresh process, so that nothing accumulates over a long run
+
+    def __init__(self, work: Path, extra=(), command=None):
+        import subprocess
+        self.tasks = 0
+        from .nbgrader_run import env_for
+        from . import course
+        self.work = Path(work)
+        logs = self.work / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self.stderr_path = logs / f"worker-{os.getpid()}-{threading.get_ident()}-{time.time_ns()}.log"
+        self._stderr = open(self.stderr_path, "w+")
+        command = command or [sys.executable, "-m", "grader.worker", *extra]
+        self.proc = subprocess.Popen(command, cwd=course.REPO,
+                                     env=env_for(self.work), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._stderr, text=True, bufsize=1)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and self.tasks < self.MAX_TASKS
+
+    def grade(self, student: str, assignment: str, timeout: float) -> tuple[bool, str]:
+        return self.request({"student": student, "assignment": assignment}, timeout)
+
+    def request(self, task: dict, timeout: float) -> tuple[bool, str]:
+        """Send one task; (ok, log) when its reply comes, (False, why) when the process died or hung."""
+        import select
+        self.tasks += 1
+        try:
+            self.proc.stdin.write(json.dumps(task) + "\n")
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+            line = self.proc.stdout.readline() if ready else ""
+        except OSError:  # the process is gone: reported below
+            line = ""
+        if not line:
+            if self.proc.poll() is None:
+                why = f"did not answer within {timeout:g} s and was stopped"
+                self.proc.kill()
+                self.proc.wait()
+            else:
+                why = f"exited with code {self.proc.returncode}"
+            tail = self.stderr_tail()
+            self.close()
+            return False, f"the grading process {why}\n{tail}"
+        reply = json.loads(line)
+        return bool(reply.get("ok")), reply.get("log", "")
+
+    def stderr_tail(self) -> str:
+        self._stderr.flush()
+        return self.stderr_path.read_text(errors="replace")[-20000:]
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+            except Exception:  # noqa: BLE001 - a stuck process is killed below
+                pass
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+        self._stderr.close()
+        if self.proc.returncode == 0:
+            self.stderr_path.unlink(missing_ok=True)
+
+
+_local = threading.local()
+_all_workers: list[WorkerProcess] = []
+_workers_lock = threading.Lock()
+
+
+def _worker_for(work: Path, extra: tuple) -> WorkerProcess:
+    key = (str(work), tuple(extra))
+    pool = getattr(_local, "workers", None)
+    if pool is None:
+        pool = _local.workers = {}
+    worker = pool.get(key)
+    if worker is None or not worker.alive():
+        if worker is not None:
+            worker.close()
+        worker = pool[key] = WorkerProcess(work, extra)
+        with _workers_lock:
+            _all_workers.append(worker)
+    return worker
+
+
+def close_workers():
+    with _workers_lock:
+        workers, _all_workers[:] = list(_all_workers), []
+    for worker in workers:
+        worker.close()
+
+
+atexit.register(close_workers)
+
+
+def grade_task(student: str, assignment: str, work: str, extra: tuple = (), timeout: float = 1800.0) -> dict:
+    """Autograde one submission already in <work>/submitted/, in this thread's long-lived nbgrader
+    process. Runs on a local thread or a Dask worker (which must see the same repository and work
+    folder, e.g. on a shared filesystem)."""
     t0 = time.monotonic()
-    proc = nbgrader("autograde", assignment, f"--student={student}", "--force", *extra,
-                    work=Path(work), check=False)
+    ok, log = _worker_for(Path(work), tuple(extra)).grade(student, assignment, timeout)
     report = Path(work) / "reports" / assignment / f"{student}.json"
-    return {"student": student, "assignment": assignment, "ok": report.is_file(),
-            "returncode": proc.returncode, "seconds": time.monotonic() - t0,
-            "log": (proc.stdout + proc.stderr)[-20000:]}
+    return {"student": student, "assignment": assignment, "ok": ok and report.is_file(),
+            "seconds": time.monotonic() - t0, "log": log}
 
 
 def sha256(path: Path) -> str:
@@ -68,8 +171,11 @@ def run_tasks(tasks, work: Path, workers: int, scheduler: str | None, extra=(), 
             collect(dask_completed([client.submit(grade_task, s, a, str(work), tuple(extra), pure=False,
                                                   key=f"grade-{a}-{s}-{time.time_ns()}") for s, a in tasks]))
     else:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            collect(as_completed([pool.submit(grade_task, s, a, str(work), tuple(extra)) for s, a in tasks]))
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                collect(as_completed([pool.submit(grade_task, s, a, str(work), tuple(extra)) for s, a in tasks]))
+        finally:
+            close_workers()
     bar.close()
     return results
 

@@ -23,9 +23,9 @@ def env_for(work: Path | None = None) -> dict:
     return env
 
 
-def nbgrader(*args: str, work: Path | None = None, quiet: bool = True, check: bool = True):
+def nbgrader(*args: str, work: Path | None = None, quiet: bool = True, check: bool = True, config=None):
     """Run `nbgrader ARGS --NbGrader.config_file=grader/nbgrader_config.py`; return the CompletedProcess."""
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--NbGrader.config_file={course.CONFIG}"]
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--NbGrader.config_file={config or course.CONFIG}"]
     if quiet:
         cmd.append("--log-level=WARN")
     proc = subprocess.run(cmd, cwd=course.REPO, env=env_for(work), text=True, capture_output=True)

@@ -1,0 +1,77 @@
+"""A long-lived nbgrader autograde process: one per grading worker, many submissions each.
+
+Starting nbgrader (and torch, and loading the reference solutions) costs seconds, more than grading
+one notebook, so `python -m grader autograde` does not pay it per notebook. Each worker thread (or
+Dask worker) keeps one of these processes and sends it one task per line on stdin:
+
+    {"student": "...", "assignment": "..."}
+
+and reads one line back: {"ok": true|false, "log": "..."}. After grading, the same process writes
+the feedback ({"feedback": "<assignment>"}) and the grades CSV ({"export": "<path>"}). It runs nbgrader's own autograde
+(NbGraderAPI.autograde, the formgrader's code path) with the course config, so the gradebook,
+the preprocessors and the scores are exactly those of `nbgrader autograde`.
+
+Student code never runs here (it runs in the sandboxed kernel that GradeWithHiddenChecks starts),
+so one submission cannot corrupt this process for the next. If the process dies anyway, the task
+it was on is reported as failed and the caller starts a fresh process for the next task.
+
+    python -m grader.worker [--Class.trait=value ...]    (run with COURSE_WORK_DIR set)
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def make_api(argv):
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+    from traitlets.config.loader import KVArgParseConfigLoader, PyFileConfigLoader
+
+    from . import course
+    config = Config()
+    config.merge(PyFileConfigLoader(course.CONFIG.name, path=str(course.CONFIG.parent)).load_config())
+    if argv:
+        config.merge(KVArgParseConfigLoader(argv=list(argv)).load_config())
+    return NbGraderAPI(CourseDirectory(config=config), config=config)
+
+
+def export(api, path):
+    """nbgrader export's CSV plugin, on the course gradebook."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+        CsvExportPlugin(parent=api, to=str(path)).export(gb)
+    return {"success": True}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    # The protocol owns the real stdout; anything printed while grading goes to stderr.
+    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    api = make_api(argv)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        task = json.loads(line)
+        try:
+            if "feedback" in task:
+                result = api.generate_feedback(task["feedback"], force=True)
+            elif "export" in task:
+                result = export(api, task["export"])
+            else:
+                result = api.autograde(task["assignment"], task["student"], force=True, create=True)
+            reply = {"ok": bool(result.get("success")),
+                     "log": (result.get("log", "") + result.get("error", ""))[-20000:]}
+        except Exception as err:  # noqa: BLE001 - reported to the caller, which records the failure
+            reply = {"ok": False, "log": f"{type(err).__name__}: {err}"}
+        protocol.write(json.dumps(reply) + "\n")
+        protocol.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
