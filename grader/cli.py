@@ -134,7 +134,7 @@ def record_without_notebook(work: Path, assignment: str, student: str, reason: s
 
 
 def cmd_autograde(args):
-    from .batch import WorkerProcess, enable_wal, is_done, plot_summary, run_tasks, sha256
+    from .batch import WorkerProcess
     src = Path(args.submissions)
     if not src.exists():
         print(f"{src}: no such folder or zip", file=sys.stderr)
@@ -155,88 +155,98 @@ def cmd_autograde(args):
             print("PROBLEM " + line.line())
         assignments = sorted({a for _, a in found} | {p.assignment for p in problems if p.assignment})
         t0 = time.monotonic()
-        for a in assignments:
-            if not (work / "gradebook.db").exists() or args.release or not (work / "release" / a).is_dir():
-                release([a], into=work / "release")
-        if (work / "gradebook.db").exists():
-            enable_wal(work / "gradebook.db")
-        if args.due:
-            from nbgrader.api import Gradebook
-            with Gradebook(f"sqlite:///{work / 'gradebook.db'}", "training-neural-networks") as gb:
-                for a in assignments:
-                    gb.update_or_create_assignment(a, duedate=args.due)
-        tasks, skipped = [], 0
-        for (student, a), nb in sorted(found.items()):
-            digest = sha256(nb)
-            if not args.force and is_done(work, student, a, digest):
-                skipped += 1
-                continue
-            dest = work / "submitted" / student / a
-            if dest.exists():
-                shutil.rmtree(dest)
-            dest.mkdir(parents=True)
-            shutil.copy(nb, dest / nb.name)
-            if (nb.parent / "timestamp.txt").is_file():
-                shutil.copy(nb.parent / "timestamp.txt", dest / "timestamp.txt")
-            (work / "reports" / a / f"{student}.json").unlink(missing_ok=True)
-            manifest = work / "manifest" / a / f"{student}.sha256"
-            manifest.parent.mkdir(parents=True, exist_ok=True)
-            manifest.write_text(digest)
-            tasks.append((student, a))
-        if skipped:
-            print(f"{skipped} submission(s) already graded from the same file: skipped (--force regrades)")
-        extra = ["--GradeWithHiddenChecks.require_sandbox=True"] if args.require_sandbox else []
-        for name in ("cell_timeout", "call_timeout", "notebook_timeout"):
-            if getattr(args, name):
-                extra.append(f"--GradeWithHiddenChecks.{name}={getattr(args, name)}")
-
-        def finished(result):
-            if result["ok"]:
-                return
-            log = work / "logs" / f"{result['student']}-{result['assignment']}.log"
-            log.parent.mkdir(exist_ok=True)
-            log.write_text(result["log"])
-            reason = f"nbgrader could not grade this notebook (log: {log})"
-            print(f"PROBLEM {result['student']}: {result['assignment']}: {reason}", file=sys.stderr)
-            record_without_notebook(work, result["assignment"], result["student"], reason)
-
-        workers = args.workers or os.cpu_count() or 1
-        t_grading = time.monotonic()
-        run_tasks(tasks, work, workers, args.scheduler, extra, on_done=finished)
-        t_grading = time.monotonic() - t_grading
-        for p in problems:
-            targets = [p.assignment] if p.assignment else assignments
-            for a in targets:
-                if (p.student, a) not in found:
-                    record_without_notebook(work, a, p.student, p.reason)
-        grades_csv = work / "grades.csv"
-        finisher = WorkerProcess(work)  # one nbgrader process for the feedback of every assignment and the CSV
+        # one nbgrader process releases what is needed before grading and writes feedback and CSV after
+        finisher = WorkerProcess(work)
         try:
-            for a in assignments:
-                ok, log = finisher.request({"feedback": a}, timeout=1800)
-                if not ok:
-                    print(f"PROBLEM feedback for {a} could not be generated:\n{log[-3000:]}", file=sys.stderr)
-            ok, log = finisher.request({"export": str(grades_csv)}, timeout=600)
-            if not ok:
-                raise NbgraderFailed("export", types.SimpleNamespace(stdout=log, stderr="", returncode=1))
+            return _autograde(args, work, found, problems, assignments, finisher, t0)
         finally:
             finisher.close()
-        summarize(work, assignments, problems)
-        pictures = [plot_summary(work, a) for a in assignments]
-        total = time.monotonic() - t0
-        (work / "timings.json").write_text(json.dumps({"notebooks": len(tasks), "workers": workers,
-                                                       "grading_s": t_grading, "total_s": total}))
-        print(f"\ngraded {len(tasks)} notebook(s) in {total:.1f} s ({t_grading:.1f} s grading, "
-              f"the rest release, feedback, export and plots)")
-        print(f"grades:   {grades_csv}")
-        print(f"feedback: {work / 'feedback'}/<student>/<assignment>/")
-        print(f"reports:  {work / 'reports'}/<assignment>/<student>.json")
-        for picture in filter(None, pictures):
-            print(f"summary:  {picture}")
-        return 0
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _autograde(args, work, found, problems, assignments, finisher, t0):
+    """Release what is missing, grade the tasks, then feedback, the CSV, the summary and the plots."""
+    from .batch import enable_wal, is_done, plot_summary, run_tasks, sha256
+    for a in assignments:
+        if not (work / "gradebook.db").exists() or args.release or not (work / "release" / a).is_dir():
+            ok, log = finisher.request({"release": a, "into": str(work / "release")}, timeout=1800)
+            if not ok:
+                raise NbgraderFailed(f"generate_assignment {a}",
+                                     types.SimpleNamespace(stdout=log, stderr="", returncode=1))
+    if (work / "gradebook.db").exists():
+        enable_wal(work / "gradebook.db")
+    if args.due:
+        from nbgrader.api import Gradebook
+        with Gradebook(f"sqlite:///{work / 'gradebook.db'}", "training-neural-networks") as gb:
+            for a in assignments:
+                gb.update_or_create_assignment(a, duedate=args.due)
+    tasks, skipped = [], 0
+    for (student, a), nb in sorted(found.items()):
+        digest = sha256(nb)
+        if not args.force and is_done(work, student, a, digest):
+            skipped += 1
+            continue
+        dest = work / "submitted" / student / a
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        shutil.copy(nb, dest / nb.name)
+        if (nb.parent / "timestamp.txt").is_file():
+            shutil.copy(nb.parent / "timestamp.txt", dest / "timestamp.txt")
+        (work / "reports" / a / f"{student}.json").unlink(missing_ok=True)
+        manifest = work / "manifest" / a / f"{student}.sha256"
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        manifest.write_text(digest)
+        tasks.append((student, a))
+    if skipped:
+        print(f"{skipped} submission(s) already graded from the same file: skipped (--force regrades)")
+    extra = ["--GradeWithHiddenChecks.require_sandbox=True"] if args.require_sandbox else []
+    for name in ("cell_timeout", "call_timeout", "notebook_timeout"):
+        if getattr(args, name):
+            extra.append(f"--GradeWithHiddenChecks.{name}={getattr(args, name)}")
+
+    def finished(result):
+        if result["ok"]:
+            return
+        log = work / "logs" / f"{result['student']}-{result['assignment']}.log"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text(result["log"])
+        reason = f"nbgrader could not grade this notebook (log: {log})"
+        print(f"PROBLEM {result['student']}: {result['assignment']}: {reason}", file=sys.stderr)
+        record_without_notebook(work, result["assignment"], result["student"], reason)
+
+    workers = args.workers or os.cpu_count() or 1
+    t_grading = time.monotonic()
+    run_tasks(tasks, work, workers, args.scheduler, extra, on_done=finished)
+    t_grading = time.monotonic() - t_grading
+    for p in problems:
+        targets = [p.assignment] if p.assignment else assignments
+        for a in targets:
+            if (p.student, a) not in found:
+                record_without_notebook(work, a, p.student, p.reason)
+    grades_csv = work / "grades.csv"
+    for a in assignments:
+        ok, log = finisher.request({"feedback": a}, timeout=1800)
+        if not ok:
+            print(f"PROBLEM feedback for {a} could not be generated:\n{log[-3000:]}", file=sys.stderr)
+    ok, log = finisher.request({"export": str(grades_csv)}, timeout=600)
+    if not ok:
+        raise NbgraderFailed("export", types.SimpleNamespace(stdout=log, stderr="", returncode=1))
+    summarize(work, assignments, problems)
+    pictures = [plot_summary(work, a) for a in assignments]
+    total = time.monotonic() - t0
+    (work / "timings.json").write_text(json.dumps({"notebooks": len(tasks), "workers": workers,
+                                                   "grading_s": t_grading, "total_s": total}))
+    print(f"\ngraded {len(tasks)} notebook(s) in {total:.1f} s ({t_grading:.1f} s grading, "
+          f"the rest release, feedback, export and plots)")
+    print(f"grades:   {grades_csv}")
+    print(f"feedback: {work / 'feedback'}/<student>/<assignment>/")
+    print(f"reports:  {work / 'reports'}/<assignment>/<student>.json")
+    for picture in filter(None, pictures):
+        print(f"summary:  {picture}")
+    return 0
 
 
 def summarize(work: Path, assignments, problems):

@@ -129,7 +129,8 @@ def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_par
             report.internal.append(f"{result.part} / {result.name}:\n{result.internal}")
     for pid, pr in parts.items():
         results = by_part.get(pid, [])
-        pr.checks = [{"name": r.name, "passed": r.passed, "message": r.message} for r in results]
+        pr.checks = [{"name": r.name, "passed": r.passed, "message": r.message, "seconds": r.seconds}
+                     for r in results]
         review = next((r.review for r in results if r.review), "")
         if pid in flags:
             pr.status, pr.reason = REVIEW, flags[pid]

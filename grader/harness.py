@@ -133,6 +133,7 @@ class CheckResult:
     message: str = ""
     review: str = ""          # non-empty when the failure needs an instructor's review (crash, timeout)
     internal: str = ""        # pytest's report, for the instructor's log only
+    seconds: float = 0.0      # how long the check took (setup and call), for the instructor's report
 
 
 @dataclass
@@ -183,17 +184,20 @@ class GradingPlugin:
         outcome = yield
         report = outcome.get_result()
         if call.when == "setup" and report.passed:
+            item._course_setup_s = report.duration
             return
         if call.when == "teardown" and report.passed:
             return
         marker = item.get_closest_marker("part")
         part_id = marker.args[0] if marker else ""
         doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+        seconds = round(getattr(item, "_course_setup_s", 0.0) + report.duration, 3)
         if report.passed:
-            self.run.results.append(CheckResult(doc, part_id, True))
+            self.run.results.append(CheckResult(doc, part_id, True, seconds=seconds))
             return
         message, review = _student_message(call.excinfo.value) if call.excinfo else ("check failed", "")
-        self.run.results.append(CheckResult(doc, part_id, False, message, review, str(report.longrepr)[-4000:]))
+        self.run.results.append(CheckResult(doc, part_id, False, message, review, str(report.longrepr)[-4000:],
+                                            seconds))
 
     def pytest_collection_modifyitems(self, config, items):
         if self.parts is None:

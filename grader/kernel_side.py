@@ -3,7 +3,9 @@
 # (JSON; arrays as raw bytes with dtype and shape). Nothing here decides a grade: the grader
 # parses and validates the text in its own process and compares there. If a student's code has
 # patched anything this file uses, the worst outcome is a garbled reply, which fails the check.
-# Names injected by the caller: _ns (the user namespace), _req (a JSON request string).
+# It is executed once per kernel into a private dict (see KernelSession.call); each call then sets
+# _req in that dict and runs _course_call(). Names there: _ns (the user namespace), _req (a JSON
+# request string).
 
 
 def _course_call():
@@ -140,5 +142,3 @@ def _course_call():
     sys.stdout.write(nonce + json.dumps(reply) + nonce)
     sys.stdout.flush()
 
-
-_course_call()

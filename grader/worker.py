@@ -7,7 +7,8 @@ Dask worker) keeps one of these processes and sends it one task per line on stdi
     {"student": "...", "assignment": "..."}
 
 and reads one line back: {"ok": true|false, "log": "..."}. After grading, the same process writes
-the feedback ({"feedback": "<assignment>"}) and the grades CSV ({"export": "<path>"}). It runs nbgrader's own autograde
+the feedback ({"feedback": "<assignment>"}) and the grades CSV ({"export": "<path>"}); before
+grading, it releases assignments into the gradebook ({"release": "<assignment>", "into": "<folder>"}). It runs nbgrader's own autograde
 (NbGraderAPI.autograde, the formgrader's code path) with the course config, so the gradebook,
 the preprocessors and the scores are exactly those of `nbgrader autograde`.
 
@@ -58,7 +59,11 @@ def main(argv=None):
             continue
         task = json.loads(line)
         try:
-            if "feedback" in task:
+            if "release" in task:
+                from nbgrader.utils import temp_attrs
+                with temp_attrs(api.coursedir, release_directory=task["into"]):
+                    result = api.generate_assignment(task["release"], force=True, create=True)
+            elif "feedback" in task:
                 result = api.generate_feedback(task["feedback"], force=True)
             elif "export" in task:
                 result = export(api, task["export"])
