@@ -36,7 +36,12 @@ def random_array(rng, scale=None):
     ndim = int(rng.integers(1, 4))
     shape = tuple(int(s) for s in rng.integers(1, 7, size=ndim))
     scale = scale if scale is not None else float(rng.choice([0.1, 1.0, 3.0, 10.0, 40.0]))
-    return rng.normal(0.0, scale, size=shape), rng.normal(size=shape)
+    x = rng.normal(0.0, scale, size=shape)
+    # both branches of every piecewise activation, however small the shape: the first entry is
+    # negative, the last positive (when there are two)
+    x.flat[-1] = abs(x.flat[-1])
+    x.flat[0] = -abs(x.flat[0])
+    return x, rng.normal(size=shape)
 
 
 def check_layer(student, ref, name, torch_fn, x, dout, case, *args):
