@@ -59,14 +59,20 @@ class WorkerProcess:
         """Send one task; (ok, log) when its reply comes, (False, why) when the process died or hung."""
         import select
         self.tasks += 1
+        ready = []
         try:
             self.proc.stdin.write(json.dumps(task) + "\n")
             self.proc.stdin.flush()
             ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
             line = self.proc.stdout.readline() if ready else ""
         except OSError:  # the process is gone: reported below
-            line = ""
+            line = None
         if not line:
+            if ready or line is None:  # end of file: the process is exiting; give it a moment to finish
+                try:
+                    self.proc.wait(timeout=10)
+                except Exception:  # noqa: BLE001 - still running: stopped below
+                    pass
             if self.proc.poll() is None:
                 why = f"did not answer within {timeout:g} s and was stopped"
                 self.proc.kill()

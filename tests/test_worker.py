@@ -4,7 +4,9 @@ import sys
 
 from grader import batch
 
-DIES = [sys.executable, "-c", "import sys; sys.stdin.readline(); print('dying', file=sys.stderr); sys.exit(3)"]
+# closes its stdout a moment before it exits, as a crashing process may: the end of file comes first
+DIES = [sys.executable, "-c", "import os, sys, time; sys.stdin.readline(); print('dying', file=sys.stderr); "
+        "sys.stderr.flush(); os.close(1); time.sleep(0.5); os._exit(3)"]
 HANGS = [sys.executable, "-c", "import sys, time; sys.stdin.readline(); time.sleep(60)"]
 ECHO = [sys.executable, "-c", "import sys, json\nfor line in sys.stdin:\n    t = json.loads(line)\n"
         "    print(json.dumps({'ok': t['student'] != 'bad', 'log': 'graded ' + t['student']}), flush=True)"]

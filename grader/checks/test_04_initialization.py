@@ -189,17 +189,19 @@ def naive_labels(W1, b1, W2, atol):
 def planted(rng, atol):
     """Random weights where some units copy earlier ones, exactly or up to 0.3 * atol, and some
     near-copies differ in a single number (incoming weight, bias or outgoing weight) by 5 * atol
-    or more."""
-    d, h, c = int(rng.integers(1, 8)), int(rng.integers(4, 14)), int(rng.integers(1, 6))
+    or more. Units 1, 2 and 3 are always near-copies of unit 0 spoiled in its incoming weights,
+    its bias and its outgoing weights respectively, so each of the three always matters; unit 4 is
+    always a true copy."""
+    d, h, c = int(rng.integers(1, 8)), int(rng.integers(5, 14)), int(rng.integers(1, 6))
     W1, b1, W2 = rng.normal(size=(d, h)), rng.normal(size=h), rng.normal(size=(h, c))
     for j in range(1, h):
-        if rng.random() < 0.6:
-            i = int(rng.integers(0, j))
+        if j <= 4 or rng.random() < 0.6:
+            i = 0 if j <= 3 else int(rng.integers(0, j))
             W1[:, j], b1[j], W2[j] = W1[:, i], b1[i], W2[i]
             if atol > 0:
                 W1[:, j] += rng.uniform(-0.3, 0.3, size=d) * atol
-            if rng.random() < 0.4:  # spoil the copy in one number
-                where = int(rng.integers(0, 3))
+            if j <= 3 or (j > 4 and rng.random() < 0.4):  # spoil the copy in one number
+                where = j - 1 if j <= 3 else int(rng.integers(0, 3))
                 bump = float(rng.choice([-1.0, 1.0])) * max(5 * atol, 1e-3)
                 if where == 0:
                     W1[int(rng.integers(0, d)), j] += bump
