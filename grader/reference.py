@@ -17,15 +17,27 @@ def _python_only(source: str) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
-@lru_cache(maxsize=None)
-def load(assignment: str) -> types.SimpleNamespace:
+def execute(assignment: str, append: dict[str, str] | None = None) -> dict:
+    """Run the source notebook's code cells (not experiments, not visible checks) in a fresh namespace.
+    append: solution grade_id -> code run at the end of that cell (the course's own mutant tests)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
+    append = append or {}
     path = course.source_notebook(assignment)
     nb = course.read_notebook(path)
     namespace = {"__name__": f"reference_{assignment}"}
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or course.is_experiment(cell) or course.is_test_cell(cell):
             continue
-        code = compile(_python_only(cell.source), f"{path.name}[cell {index}]", "exec")
+        source = _python_only(cell.source)
+        extra = append.get(course.nbgrader_meta(cell).get("grade_id"))
+        if extra:
+            source += "\n\n" + extra
+        code = compile(source, f"{path.name}[cell {index}]", "exec")
         exec(code, namespace)  # noqa: S102 - trusted code from the course's own solutions/
+    return namespace
+
+
+@lru_cache(maxsize=None)
+def load(assignment: str) -> types.SimpleNamespace:
+    namespace = execute(assignment)
     return types.SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import types
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -25,18 +24,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def mutated_namespace(assignment, part, code):
-    from grader import course, reference
-    path = course.source_notebook(assignment)
-    nb = course.read_notebook(path)
-    namespace = {"__name__": f"mutant_{assignment}"}
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or course.is_experiment(cell) or course.is_test_cell(cell):
-            continue
-        source = reference._python_only(cell.source)
-        if course.nbgrader_meta(cell).get("grade_id") == f"{part}_code":
-            source += "\n\n" + code
-        exec(compile(source, f"{path.name}[cell {index}]", "exec"), namespace)  # noqa: S102
-    return namespace
+    from grader import reference
+    return reference.execute(assignment, append={f"{part}_code": code})
 
 
 def load_checks(assignment):
