@@ -2,6 +2,14 @@
 
 They fail with a message that says what was compared, the worst difference and where,
 so a student knows what to look at. Tolerances are always explicit.
+
+**Plain data** (the rule for everything a graded function returns, caches and configs included):
+numbers (Python int, float, bool, or a numpy scalar), str, None, plain numpy arrays of a numeric
+dtype (not a subclass such as np.matrix), torch tensors where the docstring allows them, and
+plain tuples, lists and dicts with string keys of these. Not allowed: namedtuples, dataclasses,
+SimpleNamespace and other objects, functions, dicts with non-string keys, object arrays. The
+grader reads your results as data in its own process, so it can use nothing else;
+`check_plain_data(value)` tells you where a result breaks the rule.
 """
 from __future__ import annotations
 
@@ -52,6 +60,71 @@ def check_close(got, want, rtol=1e-7, atol=0.0, name="result"):
             f"{name} differs from the expected value at {int(bad.sum())} of {bad.size} entries; "
             f"first at index {idx}: got {got_f[idx]!r}, expected {want_f[idx]!r} "
             f"(rtol={rtol}, atol={atol})")
+
+
+PLAIN_DATA_RULE = ("numbers, str, None, plain numeric numpy arrays, and plain tuples, lists and dicts "
+                   "with string keys of these")
+
+
+def _plain_problem(value, allow_tensor, at="", depth=0):
+    """(where, what is wrong) for the first value that is not plain data, or None."""
+    if depth > 8:
+        return at, "nested too deeply"
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str):
+        return None
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        return None
+    if kind is np.ndarray:
+        return None if value.dtype.kind in "biuf" and value.dtype.names is None else \
+            (at, f"an array of dtype {value.dtype}: return a numeric array")
+    if allow_tensor:
+        try:
+            import torch
+            if kind in (torch.Tensor, torch.nn.Parameter):
+                return None
+        except ImportError:
+            pass
+    if kind in (tuple, list):
+        for i, v in enumerate(value):
+            found = _plain_problem(v, allow_tensor, f"{at}[{i}]", depth + 1)
+            if found:
+                return found
+        return None
+    if kind is dict:
+        for k, v in value.items():
+            if type(k) is not str:
+                return at, f"a dict with a key of type {type(k).__name__} ({k!r}): use string keys"
+            found = _plain_problem(v, allow_tensor, f"{at}[{k!r}]", depth + 1)
+            if found:
+                return found
+        return None
+    cls = kind.__qualname__
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return at, f"a namedtuple ({cls}): return a plain tuple"
+    for base, plain in ((tuple, "tuple"), (list, "list"), (dict, "dict with string keys")):
+        if isinstance(value, base):
+            return at, f"a {cls} (a subclass of {base.__name__}): return a plain {plain}"
+    if isinstance(value, np.ndarray):
+        return at, f"a {cls} (a subclass of numpy.ndarray): return a plain array (np.asarray(...))"
+    if hasattr(kind, "__dataclass_fields__"):
+        return at, f"a dataclass ({cls}): return a plain tuple or a dict with string keys"
+    if cls == "SimpleNamespace":
+        return at, "a SimpleNamespace: return a plain dict with string keys"
+    if callable(value):
+        return at, f"a function or callable ({cls}): return data, not a function"
+    return at, f"an object of type {cls}: return plain data ({PLAIN_DATA_RULE})"
+
+
+def check_plain_data(value, name="result", allow_tensor=False):
+    """Assert that `value` is plain data, the only kind of result the grader can read: numbers, str,
+    None, plain numeric numpy arrays (torch tensors too when allow_tensor), and plain tuples, lists
+    and dicts with string keys of these. The message names where the first offending value sits,
+    e.g. "cache[2] is a namedtuple (Cache): return a plain tuple"."""
+    found = _plain_problem(value, allow_tensor)
+    if found:
+        where, what = found
+        raise AssertionError(f"{name}{where} is {what}")
 
 
 def check_raises(exception, func, *args, match=None, **kwargs):

@@ -28,9 +28,21 @@ class CheckFailure(AssertionError):
     """A check found a wrong result; the message is shown to the student."""
 
 
-def part(part_id: str):
-    """Bind a check to a graded part (the nbgrader grade_id of its test cell)."""
-    return pytest.mark.part(part_id)
+def part(part_id: str, *, states=(), shown=(), unshown=""):
+    """Bind a check to a graded part (the nbgrader grade_id of its test cell), with its contract.
+
+    states: phrases that must appear in the release notebook where the student reads about this part
+        (the markdown and stub cells of its section, or the notebook's conventions): the rules this
+        check enforces, as written there. Matching ignores case, whitespace, backticks and asterisks.
+    shown: phrases that must appear in the part's visible test cell: the visible check that exercises
+        the same rule (a comment or a name there).
+    unshown: why the rule cannot be exercised by a visible check (for example: needs torch's RNG
+        stream to be observed from outside); give `shown` or `unshown`.
+    tests/test_contract.py holds every check to this.
+    """
+    states = (states,) if isinstance(states, str) else tuple(states)
+    shown = (shown,) if isinstance(shown, str) else tuple(shown)
+    return pytest.mark.part(part_id, states=states, shown=shown, unshown=unshown)
 
 
 # -- assertions -------------------------------------------------------------------------------
@@ -100,12 +112,57 @@ def expect_tuple(got, length, name) -> tuple:
     return got
 
 
+def _same(b, a) -> bool:
+    """`a` (an argument as the kernel had it after a call) equals `b` (as the grader sent it)."""
+    if isinstance(b, np.ndarray):
+        if isinstance(a, wire.FromTensor):
+            a = a.array
+        return type(a) is np.ndarray and a.shape == b.shape and a.dtype == b.dtype \
+            and np.array_equal(a, b, equal_nan=b.dtype.kind == "f")
+    if isinstance(b, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(b, a))
+    if isinstance(b, dict):
+        return isinstance(a, dict) and a.keys() == {str(k) for k in b} \
+            and all(_same(v, a[str(k)]) for k, v in b.items())
+    if isinstance(b, float):
+        return isinstance(a, float) and (a == b or (a != a and b != b))
+    if isinstance(b, wire.Build):
+        return True  # made in the kernel: checks compare such objects themselves
+    return type(a) is type(b) and a == b
+
+
 def expect_unchanged(before, after, name):
-    """Inputs must not be modified in place."""
+    """Inputs must not be modified in place: every argument, whatever its kind (arrays, lists,
+    dicts of arrays, numbers), is exactly as it was sent."""
     for i, (b, a) in enumerate(zip(before, after)):
-        if isinstance(b, np.ndarray):
-            if not (type(a) is np.ndarray and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)):
-                raise CheckFailure(f"{name} modified its argument number {i + 1} in place; work on a copy")
+        if not _same(b, a):
+            raise CheckFailure(f"{name} modified its argument number {i + 1} in place; work on a copy")
+
+
+def expect_no_alias(observation, name):
+    """No array in the result shares memory with an argument (a view or the argument itself)."""
+    if observation.aliases:
+        where, arg = observation.aliases[0]
+        what = f"its result{where}" if where else "its result"
+        raise CheckFailure(f"{name}: {what} shares memory with {arg} (a view of it or the same array); "
+                           "return a new array")
+
+
+def expect_writable(observation, name):
+    """Every array in the result can be written to (not a read-only view such as np.broadcast_to)."""
+    if observation.readonly:
+        where = observation.readonly[0]
+        raise CheckFailure(f"{name}: its result{where} is a read-only array; return an ordinary array "
+                           "(for example with .copy())")
+
+
+def expect_rng_untouched(observation, name, which=("numpy", "torch", "python")):
+    """The global random states (np.random, torch, random) are as they were before the call."""
+    changed = [k for k in observation.rng_changed if k in which]
+    if changed:
+        label = {"numpy": "numpy's global random state (np.random.*)", "torch": "torch's global random state",
+                 "python": "Python's random module"}
+        raise CheckFailure(f"{name} changed {label[changed[0]]}; draw from the generator it is given instead")
 
 
 # -- the plugin -------------------------------------------------------------------------------
@@ -118,11 +175,34 @@ class StudentProxy:
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
-        return lambda *args, **kwargs: self._session.call(name, *args, **kwargs)
+        return lambda *args, **kwargs: self._plain(name, self._session.call(name, *args, **kwargs))
+
+    @staticmethod
+    def _plain(name, value):
+        """Fail, naming where it sits, when the result holds a value that is not plain data."""
+        bad = wire.find_rejected(value)
+        if bad is not None:
+            where = f"`{name}`'s result{bad.at}" if bad.at else f"`{name}` returned"
+            raise CheckFailure(f"{where} is {bad.what}" if bad.at else f"{where} {bad.what}")
+        return value
 
     def call_keeping_args(self, name, *args, **kwargs):
         """Call and also return the arguments as they were after the call (to check mutation)."""
-        return self._session.call(name, *args, return_args=True, **kwargs)
+        value, after = self._session.call(name, *args, return_args=True, **kwargs)
+        return self._plain(name, value), after
+
+    def observe(self, name, *args, fp_errors=False, **kwargs):
+        """Call and return (value, arguments after the call, `wire.Observation`): what the kernel saw
+        around the call (global random states changed, results aliasing an argument, read-only
+        results). fp_errors: numpy overflow and invalid-value warnings raise during the call."""
+        value, after, seen = self._session.call(name, *args, return_args=True, observe=True,
+                                                fp_errors=fp_errors, **kwargs)
+        return self._plain(name, value), after, seen
+
+    def call_strict(self, name, *args, **kwargs):
+        """Call with numpy overflow and invalid-value warnings raised as errors (for functions the
+        notebook says never overflow)."""
+        return self._plain(name, self._session.call(name, *args, fp_errors=True, **kwargs))
 
 
 @dataclass

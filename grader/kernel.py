@@ -184,10 +184,12 @@ class KernelSession:
         content, outputs = self._run(source, self.cell_timeout, store_history=True)
         return outputs, content.get("execution_count")
 
-    def call(self, name, *args, return_args=False, **kwargs):
+    def call(self, name, *args, return_args=False, observe=False, fp_errors=False, **kwargs):
         """Call the student's `name(*args, **kwargs)`; returns the decoded plain value
-        (and the arguments as they were after the call, when return_args)."""
-        nonce, req = call_request(name, args, kwargs, return_args)
+        (and the arguments as they were after the call, when return_args; and what the kernel
+        observed around the call, when observe: see `Observation`). fp_errors: numpy overflow and
+        invalid-value warnings raise (FloatingPointError) during the call."""
+        nonce, req = call_request(name, args, kwargs, return_args, observe, fp_errors)
         if self._helper is None:
             helper = "_course_" + secrets.token_hex(8)
             content, _ = self._run(_INSTALL_TEMPLATE.format(name=helper, src=_KERNEL_SIDE), self.call_timeout,
@@ -199,18 +201,19 @@ class KernelSession:
                                      self.call_timeout, store_history=False)
         text = "".join(o.get("text", "") for o in outputs
                        if o.get("output_type") == "stream" and o.get("name") == "stdout")
-        return parse_reply(text, nonce, name, len(args), return_args, content.get("status") == "error")
+        return parse_reply(text, nonce, name, len(args), return_args, content.get("status") == "error", observe)
 
 
-def call_request(name, args, kwargs, return_args):
+def call_request(name, args, kwargs, return_args, observe=False, fp_errors=False):
     """A fresh nonce and the JSON request for one call."""
     nonce = secrets.token_hex(16)
     return nonce, json.dumps({"name": name, "nonce": nonce, "return_args": return_args,
+                              "observe": bool(observe), "fp_errors": bool(fp_errors),
                               "args": [wire.encode(a) for a in args],
                               "kwargs": {k: wire.encode(v) for k, v in kwargs.items()}})
 
 
-def parse_reply(text, nonce, name, nargs, return_args, errored=False):
+def parse_reply(text, nonce, name, nargs, return_args, errored=False, observe=False):
     """Turn the kernel's printed reply into plain values, or raise what went wrong."""
     parts = text.split(nonce)
     if len(parts) < 3:
@@ -233,12 +236,15 @@ def parse_reply(text, nonce, name, nargs, return_args, errored=False):
     if status != "ok":
         raise wire.WireError("malformed reply")
     value = wire.decode(reply.get("value"))
+    out = [value]
     if return_args:
         after = reply.get("args_after")
         if not isinstance(after, list) or len(after) != nargs:
             raise wire.WireError("malformed reply")
-        return value, [wire.decode(a) for a in after]
-    return value
+        out.append([wire.decode(a) for a in after])
+    if observe:
+        out.append(wire.decode_observation(reply.get("observed")))
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 class InProcessSession:
@@ -249,16 +255,16 @@ class InProcessSession:
     def __init__(self, namespace: dict):
         self.namespace = namespace
 
-    def call(self, name, *args, return_args=False, **kwargs):
+    def call(self, name, *args, return_args=False, observe=False, fp_errors=False, **kwargs):
         import contextlib
         import io
-        nonce, req = call_request(name, args, kwargs, return_args)
+        nonce, req = call_request(name, args, kwargs, return_args, observe, fp_errors)
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
             helper = {"__builtins__": __builtins__, "_ns": self.namespace, "_req": req}
             exec(compile(_KERNEL_SIDE, "<course-call>", "exec"), helper)  # noqa: S102
             helper["_course_call"]()
-        return parse_reply(buffer.getvalue(), nonce, name, len(args), return_args)
+        return parse_reply(buffer.getvalue(), nonce, name, len(args), return_args, observe=observe)
 
 
 def clean_env(home):

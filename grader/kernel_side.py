@@ -45,9 +45,32 @@ def _course_call():
                 return maker(*[dec(a) for a in args], **{k: dec(v) for k, v in kwargs.items()})
         return node
 
-    def enc_array(arr, tag):
+    def rejected(what, at):
+        return {"__rejected__": [what, at]}
+
+    def describe(value):
+        """What a value that is not plain data is, and what to return instead."""
+        kind = type(value)
+        cls = getattr(kind, "__qualname__", "?")[:60]
+        if isinstance(value, tuple) and hasattr(value, "_fields"):
+            return f"a namedtuple ({cls}): return a plain tuple"
+        for base, plain in ((tuple, "tuple"), (list, "list"), (dict, "dict with string keys")):
+            if isinstance(value, base):
+                return f"a {cls} (a subclass of {base.__name__}): return a plain {plain}"
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(value, np.ndarray):
+            return f"a {cls} (a subclass of numpy.ndarray): return a plain array (np.asarray(...))"
+        if hasattr(kind, "__dataclass_fields__"):
+            return f"a dataclass ({cls}): return a plain tuple or a dict with string keys"
+        if cls == "SimpleNamespace":
+            return "a SimpleNamespace: return a plain dict with string keys"
+        if callable(value):
+            return f"a function or callable ({cls}): return data (arrays, numbers, tuples, dicts), not a function"
+        return f"an object of type {cls}: return plain data (arrays, numbers, str, None, tuples, lists, dicts)"
+
+    def enc_array(arr, tag, at=""):
         if arr.dtype.kind not in "biuf" or arr.dtype.names is not None:
-            return {"__rejected__": f"array of dtype {arr.dtype}"}
+            return rejected(f"an array of dtype {arr.dtype}: return a numeric (float, int or bool) array", at)
         data = base64.b64encode(sys.modules["numpy"].ascontiguousarray(arr).tobytes()).decode("ascii")
         return {tag: [arr.dtype.str, list(arr.shape), data]}
 
@@ -72,44 +95,100 @@ def _course_call():
             groups.append({"params": names, "hyper": hyper})
         return {"__optimizer__": {"class": type(opt).__qualname__[:100], "groups": groups}}
 
-    def enc(value, depth=0):
+    def enc(value, depth=0, at=""):
         np, torch = sys.modules.get("numpy"), sys.modules.get("torch")  # only if the student imported them
         if depth > 8:
-            return {"__rejected__": "structure nested too deeply"}
+            return rejected("a structure nested too deeply", at)
         kind = type(value)
         if value is None or kind is bool or kind is str:
             return value
         if kind is int:
-            return value if abs(value) < 2 ** 63 else {"__rejected__": "integer too large"}
+            return value if abs(value) < 2 ** 63 else rejected("an integer too large", at)
         if kind is float:
             return {"__float__": value.hex()}
         if kind is tuple:
-            return {"__tuple__": [enc(v, depth + 1) for v in value]}
+            return {"__tuple__": [enc(v, depth + 1, f"{at}[{i}]") for i, v in enumerate(value)]}
         if kind is list:
-            return {"__list__": [enc(v, depth + 1) for v in value]}
+            return {"__list__": [enc(v, depth + 1, f"{at}[{i}]") for i, v in enumerate(value)]}
         if kind is dict:
-            if not all(type(k) is str for k in value):
-                return {"__rejected__": "dict with non-string keys"}
-            return {"__dict__": {k: enc(v, depth + 1) for k, v in value.items()}}
+            for k in value:
+                if type(k) is not str:
+                    return rejected(f"a dict with a key of type {type(k).__qualname__[:40]} ({str(k)[:40]}): "
+                                    "use string keys", at)
+            return {"__dict__": {k: enc(v, depth + 1, f"{at}[{k[:40]!r}]") for k, v in value.items()}}
         if np is not None and kind is np.ndarray:
-            return enc_array(value, "__nd__")
+            return enc_array(value, "__nd__", at)
         if np is not None and kind in (np.float64, np.float32, np.float16, np.int64, np.int32,
                                        np.int16, np.int8, np.uint8, np.bool_):
-            return enc_array(np.asarray(value), "__npscalar__")
+            return enc_array(np.asarray(value), "__npscalar__", at)
         if torch is not None and kind is torch.Tensor:
             t = value.detach()
             if t.is_sparse or t.is_complex() or t.dtype in (torch.bfloat16,):
-                return {"__rejected__": f"tensor of dtype {t.dtype}"}
-            return enc_array(t.cpu().contiguous().numpy(), "__tensor__")
+                return rejected(f"a tensor of dtype {t.dtype}: return a float or integer tensor", at)
+            return enc_array(t.cpu().contiguous().numpy(), "__tensor__", at)
         if torch is not None and kind is torch.Size:
             return {"__tuple__": [int(v) for v in value]}
         if torch is not None and kind is torch.nn.Parameter:
-            return enc_array(value.detach().cpu().contiguous().numpy(), "__tensor__")
+            return enc_array(value.detach().cpu().contiguous().numpy(), "__tensor__", at)
         if torch is not None and isinstance(value, torch.nn.Module):
             return enc_module(value, depth)
         if torch is not None and isinstance(value, torch.optim.Optimizer):
             return enc_optimizer(value, depth)
-        return {"__rejected__": "object of type " + getattr(kind, "__qualname__", "?")}
+        return rejected(describe(value), at)
+
+    def arrays_in(value, at="", depth=0):
+        """(path, ndarray) of every array or CPU tensor inside tuples, lists and dicts."""
+        np, torch = sys.modules.get("numpy"), sys.modules.get("torch")
+        if depth > 8:
+            return
+        if np is not None and isinstance(value, np.ndarray):
+            yield at, value
+        elif torch is not None and isinstance(value, torch.Tensor) and value.device.type == "cpu" \
+                and not value.is_sparse:
+            try:
+                yield at, value.detach().numpy()
+            except (RuntimeError, TypeError):
+                pass
+        elif isinstance(value, (tuple, list)):
+            for i, v in enumerate(value):
+                yield from arrays_in(v, f"{at}[{i}]", depth + 1)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield from arrays_in(v, f"{at}[{str(k)[:40]!r}]", depth + 1)
+
+    def rng_states():
+        """Fingerprints of the global random states (numpy, torch, Python's random)."""
+        import hashlib
+        out = {}
+        np, torch = sys.modules.get("numpy"), sys.modules.get("torch")
+        if np is not None:
+            st = np.random.get_state()
+            out["numpy"] = hashlib.sha256(st[1].tobytes() + repr(st[2:]).encode()).hexdigest()
+        if torch is not None:
+            out["torch"] = hashlib.sha256(torch.random.get_rng_state().numpy().tobytes()).hexdigest()
+        rnd = sys.modules.get("random")
+        if rnd is not None:
+            out["python"] = hashlib.sha256(repr(rnd.getstate()).encode()).hexdigest()
+        return out
+
+    def observe(value, args, before):
+        np = sys.modules.get("numpy")
+        after = rng_states()
+        changed = sorted(k for k in before if after.get(k) != before[k])
+        aliases, readonly = [], []
+        if np is not None:
+            inputs = [(f"argument {i + 1}{p}", a) for i, arg in enumerate(args) for p, a in arrays_in(arg)]
+            for path, arr in arrays_in(value):
+                if not arr.flags.writeable:
+                    readonly.append(path)
+                for name, a in inputs:
+                    try:
+                        shared = np.shares_memory(arr, a, max_work=100_000)
+                    except Exception:  # noqa: BLE001 - too hard to decide exactly: use the bounds
+                        shared = np.may_share_memory(arr, a)
+                    if shared:
+                        aliases.append([path, name])
+        return {"rng_changed": changed, "aliases": aliases[:20], "readonly": readonly[:20]}
 
     fn = _ns.get(req["name"])  # noqa: F821
     if fn is None:
@@ -127,8 +206,23 @@ def _course_call():
         try:
             if args is None:
                 raise _Skip
-            value = fn(*args, **kwargs)
+            observing = bool(req.get("observe"))
+            before = rng_states() if observing else None
+            if req.get("fp_errors"):  # overflow and invalid values raise instead of warning
+                import warnings
+                numpy_mod = sys.modules.get("numpy")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", RuntimeWarning)
+                    if numpy_mod is not None:
+                        with numpy_mod.errstate(over="raise", invalid="raise"):
+                            value = fn(*args, **kwargs)
+                    else:
+                        value = fn(*args, **kwargs)
+            else:
+                value = fn(*args, **kwargs)
             reply = {"status": "ok", "value": enc(value)}
+            if observing:
+                reply["observed"] = observe(value, args, before)
             if req.get("return_args"):
                 reply["args_after"] = [enc(a) for a in args]
         except _Skip:

@@ -24,8 +24,10 @@ class WireError(ValueError):
 
 @dataclass(frozen=True)
 class Rejected:
-    """A value the kernel refused to encode (for example an ndarray subclass); never equal to anything."""
+    """A value the kernel refused to encode (for example an ndarray subclass); never equal to anything.
+    `what` says what it is and what to return instead; `at` is where it sits in the result ("[2]")."""
     what: str
+    at: str = ""
 
     def __eq__(self, other):  # a rejected value matches nothing, not even another rejected one
         return False
@@ -145,6 +147,43 @@ def _optimizer(body, depth):
         raise WireError("malformed optimizer") from err
 
 
+@dataclass(frozen=True)
+class Observation:
+    """What the kernel saw around one call: global random states it changed ("numpy", "torch",
+    "python"), result arrays that share memory with an argument ([result path, argument]) and
+    result arrays that are read-only (paths like "[0]", "" for the result itself)."""
+    rng_changed: tuple = ()
+    aliases: tuple = ()
+    readonly: tuple = ()
+
+
+def decode_observation(node) -> Observation:
+    if not isinstance(node, dict):
+        raise WireError("malformed observation")
+    try:
+        rng = tuple(str(v)[:20] for v in node["rng_changed"])
+        aliases = tuple((str(a)[:200], str(b)[:200]) for a, b in node["aliases"])
+        readonly = tuple(str(v)[:200] for v in node["readonly"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise WireError("malformed observation") from err
+    return Observation(rng, aliases, readonly)
+
+
+def find_rejected(value, at="", depth=0):
+    """The first `Rejected` inside a decoded value (tuples, lists, dicts), or None."""
+    if depth > MAX_DEPTH:
+        return None
+    if isinstance(value, Rejected):
+        return value if value.at or not at else Rejected(value.what, at)
+    items = enumerate(value) if isinstance(value, (tuple, list)) else \
+        value.items() if isinstance(value, dict) else ()
+    for k, v in items:
+        found = find_rejected(v, f"{at}[{k!r}]" if isinstance(k, str) else f"{at}[{k}]", depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
 def decode(node, depth: int = 0):
     """Rebuild a value from the kernel's JSON, accepting only plain data."""
     if depth > MAX_DEPTH:
@@ -175,7 +214,10 @@ def decode(node, depth: int = 0):
         if tag == "__dict__" and type(body) is dict:
             return {str(k): decode(v, depth + 1) for k, v in body.items()}
         if tag == "__rejected__" and type(body) is str:
-            return Rejected(body[:200])
+            return Rejected(body[:300])
+        if tag == "__rejected__" and type(body) is list and len(body) == 2 \
+                and all(type(v) is str for v in body):
+            return Rejected(body[0][:300], body[1][:200])
         if tag == "__module__" and type(body) is dict:
             return _module(body, depth)
         if tag == "__optimizer__" and type(body) is dict:

@@ -6,8 +6,12 @@ checks before CI does:
 
     .venv/bin/python tests/sweep_mutants.py --seeds 40 [ASSIGNMENT ...]
 
+With --alternatives it sweeps the correct implementations of tests/alternatives/ instead, each of
+which must pass every seed (a correct answer never loses points).
+
 It runs the mutated solution code in this process (InProcessSession), which is fine for the
-course's own mutants and never used to grade students. Exit status 1 when any mutant survives.
+course's own mutants and never used to grade students. Exit status 1 when any mutant survives
+(or any alternative fails).
 """
 from __future__ import annotations
 
@@ -21,6 +25,24 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def load_corpus(folder, assignment):
+    """(MUTANTS or ALTERNATIVES, DEPENDS) of tests/<folder>/<assignment>.py."""
+    import importlib.util
+    path = Path(folder) / f"{assignment}.py"
+    spec = importlib.util.spec_from_file_location(f"{Path(folder).name}_{assignment}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    corpus = getattr(module, "MUTANTS", None)
+    if corpus is None:
+        corpus = module.ALTERNATIVES
+    return corpus, getattr(module, "DEPENDS", {})
+
+
+def seed_list(count, first=1):
+    """`count` spread-out, reproducible seeds."""
+    return [first + 104729 * i for i in range(count)]
 
 
 def mutated_namespace(assignment, part, code):
@@ -45,9 +67,10 @@ def load_checks(assignment):
     return checks
 
 
-def run_part(checks, part, session, ref, seed):
-    """True when every check of `part` passes: the checks called directly (no pytest), with the
-    fixtures the harness gives them (the rng seeded from the seed and the test's name)."""
+def run_part(checks, part, session, ref, seed, explain=False):
+    """Whether every check of `part` passes: the checks called directly (no pytest), with the
+    fixtures the harness gives them (the rng seeded from the seed and the test's name).
+    Returns a bool, or with explain None when all pass and else "check: message"."""
     import zlib
     import numpy as np
     from grader.harness import StudentProxy
@@ -58,9 +81,9 @@ def run_part(checks, part, session, ref, seed):
                     "rng": np.random.default_rng([seed, zlib.crc32(name.encode())])}
         try:
             fn(**{k: fixtures[k] for k in params})
-        except Exception:  # noqa: BLE001 - any failure is the mutant being caught
-            return False
-    return True
+        except Exception as err:  # noqa: BLE001 - any failure is the mutant being caught
+            return f"{name}: {type(err).__name__}: {err}" if explain else False
+    return None if explain else True
 
 
 def sweep(job):
@@ -69,9 +92,10 @@ def sweep(job):
     from grader import course, reference
     from grader.harness import run_checks
     from grader.kernel import InProcessSession
-    from test_mutants import load_mutants
-    assignment, seeds = job
-    mutants, depends = load_mutants(assignment)
+    assignment, seeds, folder = job
+    if folder.name == "alternatives":
+        return assignment, sweep_alternatives(assignment, seeds, folder)
+    mutants, depends = load_corpus(folder, assignment)
     with contextlib.redirect_stdout(io.StringIO()):
         ref = reference.load(assignment)
     module = course.check_module(assignment)
@@ -104,19 +128,51 @@ def sweep(job):
     return assignment, problems
 
 
+def sweep_alternatives(assignment, seeds, folder):
+    """Problems of the correct alternatives: each must pass every check of its part for every seed."""
+    import io
+    import contextlib
+    from grader import reference
+    from grader.kernel import InProcessSession
+    if not (folder / f"{assignment}.py").is_file():
+        return [f"{assignment}: no alternatives"]
+    alternatives, _ = load_corpus(folder, assignment)
+    with contextlib.redirect_stdout(io.StringIO()):
+        ref = reference.load(assignment)
+    checks = load_checks(assignment)
+    problems = []
+    for part, named in alternatives.items():
+        for name, code in named.items():
+            with contextlib.redirect_stdout(io.StringIO()):
+                session = InProcessSession(mutated_namespace(assignment, part, code))
+            failed = []
+            with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+                for seed in seeds:
+                    why = run_part(checks, part, session, ref, seed, explain=True)
+                    if why:
+                        failed.append((seed, why))
+            if failed:
+                problems.append(f"{assignment} {part} '{name}' (correct) fails {len(failed)}/{len(seeds)} seeds, "
+                                f"e.g. seed {failed[0][0]}: {failed[0][1][:300]}")
+    return problems
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*")
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--alternatives", action="store_true",
+                        help="sweep the correct alternatives of tests/alternatives/ instead: each must pass")
     args = parser.parse_args(argv)
     from grader import course
     names = args.assignments or course.assignments()
-    seeds = [args.first_seed + 104729 * i for i in range(args.seeds)]  # spread-out seeds, reproducible
+    seeds = seed_list(args.seeds, args.first_seed)
+    folder = REPO / "tests" / ("alternatives" if args.alternatives else "mutants")
     bad = []
     with ProcessPoolExecutor(args.workers) as pool:
-        for assignment, problems in pool.map(sweep, [(a, seeds) for a in names]):
+        for assignment, problems in pool.map(sweep, [(a, seeds, folder) for a in names]):
             print(f"{assignment}: {'ok' if not problems else f'{len(problems)} problem(s)'}", flush=True)
             for line in problems:
                 print("   ", line, flush=True)

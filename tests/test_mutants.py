@@ -1,22 +1,18 @@
 """Every hidden check fails on plausible wrong implementations: each mutant of a part loses that
 part's points, and only that part's (and those of parts declared to call the broken function)."""
 import copy
-import importlib.util
 
 import pytest
 
 from conftest import ASSIGNMENTS, REPO, full_scores, grade, scores
 from grader import course
+from sweep_mutants import load_corpus
 
 MUTANT_DIR = REPO / "tests" / "mutants"
 
 
 def load_mutants(assignment):
-    path = MUTANT_DIR / f"{assignment}.py"
-    spec = importlib.util.spec_from_file_location(f"mutants_{assignment}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.MUTANTS, getattr(module, "DEPENDS", {})
+    return load_corpus(MUTANT_DIR, assignment)
 
 
 def cases():
@@ -38,9 +34,9 @@ def test_every_part_has_at_least_two_mutants(assignment):
     assert set(depends) <= set(parts) and all(set(v) <= set(parts) for v in depends.values())
 
 
-def mutate(assignment, part, code):
-    nb = course.read_notebook(course.source_notebook(assignment))
-    nb = copy.deepcopy(nb)
+def mutate(assignment, part, code, nb=None):
+    """The source notebook (or `nb`) with `code` appended to the solution cell of `part`."""
+    nb = copy.deepcopy(nb if nb is not None else course.read_notebook(course.source_notebook(assignment)))
     cells = [c for c in nb.cells if course.nbgrader_meta(c).get("grade_id") == f"{part}_code"]
     assert len(cells) == 1, f"{assignment}: no solution cell {part}_code"
     cells[0].source += "\n\n# --- mutant ---\n" + code
