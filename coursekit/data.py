@@ -2,7 +2,8 @@
 
 The folder is found from this file's location, so a notebook finds it whatever its working
 directory is (your own folder, nbgrader's `autograded/<student>/<assignment>/`, a sandbox).
-Set COURSE_DATA_DIR to use a copy somewhere else. Nothing is ever downloaded.
+Set COURSE_DATA_DIR to use a copy somewhere else (the grader's sandbox shows that folder to the
+student's kernel and sets the variable there too). Nothing is ever downloaded.
 """
 from __future__ import annotations
 
@@ -62,6 +63,21 @@ def data_file(relative: str) -> Path:
                         f"{expected[:12]}...). The file was changed; restore it with `git checkout -- data`.")
     _verified.add(relative)
     return path
+
+
+def verify_all() -> list[Path]:
+    """Check every file listed in SHA256SUMS; returns their paths, or raises DataError naming every
+    file that is missing or changed (the grader runs this before grading)."""
+    problems, paths = [], []
+    for relative in _checksums():
+        try:
+            paths.append(data_file(relative))
+        except DataError as err:
+            problems.append(str(err))
+    if problems:
+        raise DataError(f"{len(problems)} course data file(s) failed their check in {DATA_DIR}: "
+                        + " | ".join(problems))
+    return paths
 
 
 def load_dataset(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:

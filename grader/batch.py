@@ -156,33 +156,82 @@ def is_done(work: Path, student: str, assignment: str, digest: str) -> bool:
     return report.is_file() and manifest.is_file() and manifest.read_text().strip() == digest
 
 
-def run_tasks(tasks, work: Path, workers: int, scheduler: str | None, extra=(), on_done=None):
+def preflight_task(assignment: str, work: str, extra: tuple = (), timeout: float = 1800.0) -> dict:
+    """Grade the reference notebook of `assignment` in this thread's grading process, exactly as a
+    submission would be (same sandbox, same hidden checks): it must earn full marks."""
+    ok, log = _worker_for(Path(work), tuple(extra)).request({"preflight": assignment}, timeout)
+    return {"assignment": assignment, "ok": ok, "log": log}
+
+
+class Pool:
+    """Where tasks run: local threads, each driving its own long-lived grading process, or a Dask
+    cluster. The preflight and the grading share one pool, so the processes (and the reference
+    solutions they loaded) started for the one serve the other."""
+
+    def __init__(self, workers: int, scheduler: str | None = None):
+        self.workers, self.scheduler = max(1, workers), scheduler
+        self._executor = self._client = None
+
+    def __enter__(self):
+        if self.scheduler:
+            from distributed import Client
+            self._client = Client(self.scheduler, timeout="30s")
+        else:
+            self._executor = ThreadPoolExecutor(max_workers=self.workers)
+        return self
+
+    def __exit__(self, *exc):
+        if self._client is not None:
+            self._client.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            close_workers()
+        return False
+
+    def run(self, fn, calls, on_result):
+        """fn(*args) for every args in calls; on_result(result) as each finishes."""
+        if self._client is not None:
+            from distributed import as_completed as dask_completed
+            futures = [self._client.submit(fn, *args, pure=False, key=f"{fn.__name__}-{args[0]}-{time.time_ns()}-{i}")
+                       for i, args in enumerate(calls)]
+            for future in dask_completed(futures):
+                on_result(future.result())
+        else:
+            for future in as_completed([self._executor.submit(fn, *args) for args in calls]):
+                on_result(future.result())
+
+
+def run_preflight(assignments, work: Path, pool: Pool, extra=()) -> list[str]:
+    """The reference of every assignment, graded on the pool's workers; a line per problem."""
+    problems = []
+
+    def done(result):
+        if not result["ok"]:
+            problems.append(result["log"].strip() or f"the preflight of {result['assignment']} failed")
+    pool.run(preflight_task, [(a, str(work), tuple(extra)) for a in assignments], done)
+    return problems
+
+
+def run_tasks(tasks, work: Path, workers: int, scheduler: str | None, extra=(), on_done=None, pool=None):
     """Run grade_task for every (student, assignment) with a progress bar and an ETA."""
     from tqdm import tqdm
+    if pool is None:
+        with Pool(workers, scheduler) as own:
+            return run_tasks(tasks, work, workers, scheduler, extra, on_done, own)
     results = []
     bar = tqdm(total=len(tasks), unit="notebook", desc="grading", file=sys.stderr,
                disable=not tasks, dynamic_ncols=True)
 
-    def collect(finished_futures):
-        for future in finished_futures:
-            result = future.result()
-            results.append(result)
-            if on_done:
-                on_done(result)
-            bar.update(1)
+    def collect(result):
+        results.append(result)
+        if on_done:
+            on_done(result)
+        bar.update(1)
 
-    if scheduler:
-        from distributed import Client, as_completed as dask_completed
-        with Client(scheduler, timeout="30s") as client:
-            collect(dask_completed([client.submit(grade_task, s, a, str(work), tuple(extra), pure=False,
-                                                  key=f"grade-{a}-{s}-{time.time_ns()}") for s, a in tasks]))
-    else:
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                collect(as_completed([pool.submit(grade_task, s, a, str(work), tuple(extra)) for s, a in tasks]))
-        finally:
-            close_workers()
-    bar.close()
+    try:
+        pool.run(grade_task, [(s, a, str(work), tuple(extra)) for s, a in tasks], collect)
+    finally:
+        bar.close()
     return results
 
 

@@ -1,7 +1,7 @@
 """Bubblewrap isolation for students' kernels.
 
 The kernel sees a read-only system (/usr, /etc, the Python installation and the course's public
-`coursekit/` and `data/`), a writable copy of nothing but its own submission folder and a scratch
+`coursekit/` and `data/`, wherever the grading Python finds them: see `sandbox.course_helper`), a writable copy of nothing but its own submission folder and a scratch
 home, a private /tmp, no network (its own empty network namespace; the grader talks to it over Unix
 sockets in the scratch home), its own PID namespace (killing bubblewrap kills every process inside),
 and no view of solutions/, grader/, the gradebook or other students' folders.
@@ -15,7 +15,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from . import course
+from . import sandbox as _sandbox
 from .sandbox import Sandbox
 
 _SYSTEM = ["/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc"]
@@ -51,8 +51,9 @@ class BubblewrapSandbox(Sandbox):
         for path in sorted(python_dirs):
             if not path.startswith(tuple(_SYSTEM)):
                 args += ["--ro-bind", path, path]
-        # the public part of the course: its helper package and data (an editable install points here)
-        for public in (course.REPO / "coursekit", course.DATA):
+        # the public part of the course: its helper package and data, wherever the grading Python
+        # finds them (this checkout, another one an editable install points at, COURSE_DATA_DIR)
+        for public in _sandbox.course_helper().visible_paths():
             args += ["--ro-bind", str(public), str(public)]
         # the submission appears where a student's own copy would be, not under .../autograded/<student>/
         args += ["--bind", str(workdir), self.inside(workdir), "--bind", str(home), str(home)]

@@ -90,12 +90,40 @@ def print_report(report, path):
         rows.append((p["part"], f"{p['score']:g}/{p['points']:g}", STATUS_MARK[p["status"]], hint[:140]))
     _print_table(rows, ("part", "points", "status", "hint"))
     print(f"total: {report['score']:g} / {report['max_score']:g}")
+    for fault in report.get("course_faults", []):
+        print(f"COURSE FAULT (not your work's; the parts it may have cost are marked for review): {fault}")
+
+
+def quick_preflight(require_sandbox=False) -> list[str]:
+    """Before any grading: the helper and data check out here and inside the grading sandbox."""
+    from .preflight import environment_problems, probe
+    from .sandbox import choose_sandbox
+    problems = environment_problems()
+    if problems:
+        return problems
+    try:
+        sandbox = choose_sandbox(require_sandbox)
+    except RuntimeError as err:
+        return [f"{err}. What to do: install bubblewrap (sudo apt-get install bubblewrap), or grade without "
+                "--require-sandbox"]
+    return probe(sandbox)
+
+
+def format_refusal(problems, what) -> str:
+    from .preflight import format_problems
+    return (format_problems(problems, what) + "\n(Nothing was scored. `--no-preflight` grades anyway: every part "
+            "a course fault may have cost points is then marked for review, never failed.)")
 
 
 def cmd_check(args):
     paths = [Path(p) for p in args.notebooks] or [course.NOTEBOOKS / a / course.source_notebook(a).name
                                                   for a in course.assignments()]
     worst = 0
+    if not args.no_preflight and any(p.is_file() for p in paths):
+        trouble = quick_preflight()
+        if trouble:
+            print(format_refusal(trouble, "your grading"), file=sys.stderr)
+            return 2
     for path in paths:
         if not path.is_file():
             print(f"{path}: no such notebook. Give the path of your .ipynb file.", file=sys.stderr)
@@ -146,6 +174,11 @@ def cmd_autograde(args):
         except RuntimeError as err:
             print(f"refusing to grade: {err}", file=sys.stderr)
             return 2
+    if not args.no_preflight:
+        trouble = quick_preflight(args.require_sandbox)
+        if trouble:
+            print(format_refusal(trouble, "grading"), file=sys.stderr)
+            return 2
     root, tmp = unpack(src)
     try:
         found, problems = collect(root, args.assignment or None)
@@ -168,7 +201,7 @@ def cmd_autograde(args):
 
 def _autograde(args, work, found, problems, assignments, finisher, t0):
     """Release what is missing, grade the tasks, then feedback, the CSV, the summary and the plots."""
-    from .batch import enable_wal, is_done, plot_summary, run_tasks, sha256
+    from .batch import Pool, enable_wal, is_done, run_preflight, sha256
     for a in assignments:
         if not (work / "gradebook.db").exists() or args.release or not (work / "release" / a).is_dir():
             ok, log = finisher.request({"release": a, "into": str(work / "release")}, timeout=1800)
@@ -182,12 +215,39 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
         with Gradebook(f"sqlite:///{work / 'gradebook.db'}", "training-neural-networks") as gb:
             for a in assignments:
                 gb.update_or_create_assignment(a, duedate=args.due)
-    tasks, skipped = [], 0
+    todo, skipped = [], 0
     for (student, a), nb in sorted(found.items()):
         digest = sha256(nb)
         if not args.force and is_done(work, student, a, digest):
             skipped += 1
             continue
+        todo.append((student, a, nb, digest))
+    if skipped:
+        print(f"{skipped} submission(s) already graded from the same file: skipped (--force regrades)")
+    extra = ["--GradeWithHiddenChecks.require_sandbox=True"] if args.require_sandbox else []
+    for name in ("cell_timeout", "call_timeout", "notebook_timeout"):
+        if getattr(args, name):
+            extra.append(f"--GradeWithHiddenChecks.{name}={getattr(args, name)}")
+    workers = args.workers or os.cpu_count() or 1
+    with Pool(workers, args.scheduler) as pool:
+        graded = sorted({a for _, a, _, _ in todo})
+        if graded and not args.no_preflight:
+            t_pre = time.monotonic()
+            trouble = run_preflight(graded, work, pool, extra)
+            if trouble:
+                print(format_refusal(trouble, "grading"), file=sys.stderr)
+                return 2
+            print(f"preflight: the helper and data check out and the reference solution of {len(graded)} "
+                  f"assignment(s) earns full marks in the grading sandbox ({time.monotonic() - t_pre:.1f} s)")
+        tasks, t_grading = _grade(args, work, todo, extra, workers, pool)
+    return _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, workers)
+
+
+def _grade(args, work, todo, extra, workers, pool):
+    """Copy the submissions to grade into the work folder and grade them on the pool."""
+    from .batch import run_tasks
+    tasks = []
+    for student, a, nb, digest in todo:
         dest = work / "submitted" / student / a
         if dest.exists():
             shutil.rmtree(dest)
@@ -200,12 +260,6 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
         manifest.parent.mkdir(parents=True, exist_ok=True)
         manifest.write_text(digest)
         tasks.append((student, a))
-    if skipped:
-        print(f"{skipped} submission(s) already graded from the same file: skipped (--force regrades)")
-    extra = ["--GradeWithHiddenChecks.require_sandbox=True"] if args.require_sandbox else []
-    for name in ("cell_timeout", "call_timeout", "notebook_timeout"):
-        if getattr(args, name):
-            extra.append(f"--GradeWithHiddenChecks.{name}={getattr(args, name)}")
 
     def finished(result):
         if result["ok"]:
@@ -217,10 +271,14 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
         print(f"PROBLEM {result['student']}: {result['assignment']}: {reason}", file=sys.stderr)
         record_without_notebook(work, result["assignment"], result["student"], reason)
 
-    workers = args.workers or os.cpu_count() or 1
     t_grading = time.monotonic()
-    run_tasks(tasks, work, workers, args.scheduler, extra, on_done=finished)
-    t_grading = time.monotonic() - t_grading
+    run_tasks(tasks, work, workers, args.scheduler, extra, on_done=finished, pool=pool)
+    return tasks, time.monotonic() - t_grading
+
+
+def _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, workers):
+    """Zeros for what could not be graded, then feedback, the CSV, the summary and the plots."""
+    from .batch import plot_summary
     for p in problems:
         targets = [p.assignment] if p.assignment else assignments
         for a in targets:
@@ -249,17 +307,26 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
     return 0
 
 
+def _short(text, width=160):
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def summarize(work: Path, assignments, problems):
     rows, review = [], []
     for a in assignments:
         for rf in sorted((work / "reports" / a).glob("*.json")):
             r = json.loads(rf.read_text())
+            reasons = list(dict.fromkeys(p["reason"] for p in r["parts"] if p["status"] == "needs_review" and p["reason"]))
+            # a course fault that cost no points (every part it could touch passed) is still listed
+            unlisted = [f for f in r.get("course_faults", []) if not any(f in reason for reason in reasons)]
             rows.append((r["student"], a, f"{r['score']:g}/{r['max_score']:g}",
-                         " ".join(f"{p['part']}:{STATUS_MARK[p['status']]}" for p in r["parts"])))
+                         " ".join(f"{p['part']}:{STATUS_MARK[p['status']]}" for p in r["parts"]),
+                         _short(" | ".join(reasons + unlisted))))
             review += [(r["student"], a, p["part"], p["reason"]) for p in r["parts"] if p["status"] == "needs_review"]
+            review += [(r["student"], a, "-", f) for f in unlisted]
     if rows:
         print()
-        _print_table(rows, ("student", "assignment", "score", "parts"))
+        _print_table(rows, ("student", "assignment", "score", "parts", "why review"))
     seen = {(r[0], r[1]) for r in review}
     review += [(p.student, p.assignment or "-", "-", p.reason) for p in problems if (p.student, p.assignment) not in seen]
     with open(work / "needs_review.csv", "w", newline="") as fh:
@@ -404,6 +471,8 @@ def main(argv=None):
     p = sub.add_parser("check", help="grade your own notebook(s) with the hidden checks")
     p.add_argument("notebooks", nargs="*", help="notebook files (default: every notebook in notebooks/)")
     p.add_argument("--seed", type=int, help="repeat a grading run with this seed")
+    p.add_argument("--no-preflight", action="store_true",
+                   help="grade even when the course helper or data fail their check (those parts: review)")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("autograde", help="grade a folder or zip of student submissions")
     p.add_argument("submissions", help="folder of <student>/<assignment>/<notebook>.ipynb, or a .zip of it")
@@ -418,6 +487,9 @@ def main(argv=None):
     p.add_argument("--cell-timeout", type=float, help="seconds one student cell may run (default 60)")
     p.add_argument("--call-timeout", type=float, help="seconds one call of a student function may run (default 30)")
     p.add_argument("--notebook-timeout", type=float, help="seconds for a whole notebook (default 600)")
+    p.add_argument("--no-preflight", action="store_true",
+                   help="skip the check that the helper, the data and each reference solution grade correctly "
+                        "here (course faults are then marked for review per part, never failed)")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("lab", help="open the course in JupyterLab (nbgrader's Validate and formgrader included)")
     p.epilog = "Any other arguments are passed to jupyter lab (e.g. --no-browser --port 8888)."

@@ -5,11 +5,32 @@ preprocessor), `python -m grader autograde` and `python -m grader check` all end
 self-learner's score is the score an instructor would give.
 
 Each graded part (an nbgrader test cell, by grade_id) ends as `passed` (full points), `failed` (0)
-or `needs_review` (0, with a reason: a crash, a timeout, a missing or edited test cell).
+or `needs_review` (0, with a reason: a crash, a timeout, a missing or edited test cell, a course fault).
+
+Course faults fail closed. A part is scored `failed` only when the student's own code is to blame.
+A fault on the course's side makes every part it may have cost points `needs_review`, with the
+reason, never `failed`:
+
+- the grading environment (checked in this process before the kernel starts): the helper `coursekit`
+  is not importable, or a file of the data folder the sandbox shows does not match data/SHA256SUMS;
+- an error in a cell the student does not own: a code cell that is neither a solution cell nor a test
+  cell and whose source is that of a code cell of the source notebook in solutions/ (compared line
+  by line, ignoring trailing white space). A course cell the student edited is theirs: its errors are
+  scored like those of any cell they wrote. A course cell may also fail *because* of the student's
+  code above it (it calls their function); that too goes to review, not to `failed`;
+- in any cell or in any call of a student function: the helper could not be imported (an
+  ImportError naming coursekit) or the data failed its check (coursekit.data.DataError).
+
+Which parts: every part whose test cell comes at or after the first failing course cell (the parts
+before it ran their code before the fault), all parts for an environment fault, and the part of a
+check that met the fault. A part whose checks all passed keeps its points: the checks compare the
+student's results with the reference in this process, so a course fault can remove evidence of a
+correct function but never fake it.
 """
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -20,6 +41,7 @@ import nbformat
 from . import course, reference
 from .harness import run_checks
 from .kernel import CallTimeout, KernelDied, KernelSession
+from .preflight import environment_problems
 from .sandbox import choose_sandbox
 
 PASSED, FAILED, REVIEW = "passed", "failed", "needs_review"
@@ -46,6 +68,7 @@ class Report:
     notes: list = field(default_factory=list)
     seconds: float = 0.0
     internal: list = field(default_factory=list)  # instructor-only details (pytest reports)
+    course_faults: list = field(default_factory=list)  # faults on the course's side (see the module doc)
 
     @property
     def score(self):
@@ -68,9 +91,62 @@ def _cells_to_run(nb, run_experiments=False):
             yield index, cell
 
 
-def execute_student_cells(nb, session, report, run_experiments=False):
+def _normalized(source) -> str:
+    source = "".join(source) if isinstance(source, list) else str(source)
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def course_cell_sources(source_nb) -> set[str]:
+    """The cells of the source notebook the student does not own: code cells that are neither
+    solution cells nor test cells (the setup cell, given helpers), by normalized source."""
+    return {_normalized(c.source) for c in source_nb.cells
+            if c.cell_type == "code" and not course.is_test_cell(c) and not course.nbgrader_meta(c).get("solution")}
+
+
+_FIX_HELPER = "a fault of the grading environment: fix it (`python -m grader check` names it) and regrade"
+_FIX_GIVEN = ("if the student's own code above it made that cell fail, grade by hand; otherwise fix the "
+              "course and regrade")
+_RAISED = re.compile(r"^`[^`]*` raised (\w+): (.*)$", re.S)
+
+
+def _helper_import_error(ename, text) -> bool:
+    return ename in ("ModuleNotFoundError", "ImportError") and "coursekit" in text
+
+
+def cell_fault(index, cell, outputs, course_sources) -> str:
+    """Why an error in this cell is the course's fault, or "" when there is none or it is the student's."""
+    err = next((o for o in outputs if o.get("output_type") == "error"), None)
+    if err is None:
+        return ""
+    ename, evalue = str(err.get("ename", "")), str(err.get("evalue", ""))
+    what = f"{ename}: {evalue[:300]}"
+    given = not course.nbgrader_meta(cell).get("solution") and _normalized(cell.source) in course_sources
+    whose = "given by the course" if given else "the student's own or a course cell they edited"
+    if _helper_import_error(ename, evalue + "".join(map(str, err.get("traceback") or []))):
+        fix = _FIX_HELPER if given or ename == "ModuleNotFoundError" else \
+            "if the helper imports in `python -m grader check`, the student's edit is to blame: grade by hand"
+        return f"course fault: cell {index + 1} ({whose}) could not import the course helper in the grading " \
+               f"sandbox ({what}): {fix}"
+    if ename == "DataError":
+        return f"course fault: cell {index + 1} ({whose}): the course data failed its check ({what}): {_FIX_HELPER}"
+    if given:
+        return f"course fault: cell {index + 1}, given by the course (not the student's), raised {what}: {_FIX_GIVEN}"
+    return ""
+
+
+def check_fault(message) -> str:
+    """Why a check's failure is the course's fault (a student function met the helper or data fault)."""
+    match = _RAISED.match(message or "")
+    if match and (match.group(1) == "DataError" or _helper_import_error(match.group(1), match.group(2))):
+        return f"course fault: a check met it ({message[:300]}): {_FIX_HELPER}"
+    return ""
+
+
+def execute_student_cells(nb, session, report, run_experiments=False, course_sources=frozenset()):
     """Run every code cell except test cells and (unless asked) experiment cells, which only make
-    plots: the hidden checks call the student's functions directly. Outputs are kept for feedback."""
+    plots: the hidden checks call the student's functions directly. Outputs are kept for feedback.
+    Returns why grading stopped ("" if it did not) and the course faults met: [(cell index, reason)]."""
+    faults = []
     for index, cell in _cells_to_run(nb, run_experiments):
         cell.outputs, cell.execution_count = [], None
         try:
@@ -78,8 +154,11 @@ def execute_student_cells(nb, session, report, run_experiments=False):
         except (KernelDied, CallTimeout) as err:
             report.notes.append(f"cell {index + 1}: {err}")
             cell.outputs = [nbformat.v4.new_output("error", ename=type(err).__name__, evalue=str(err), traceback=[])]
-            return f"cell {index + 1} stopped the kernel: {err}"
-    return ""
+            return f"cell {index + 1} stopped the kernel: {err}", faults
+        fault = cell_fault(index, cell, cell.outputs, course_sources)
+        if fault:
+            faults.append((index, fault))
+    return "", faults
 
 
 def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_parts=None,
@@ -99,6 +178,10 @@ def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_par
     flags = dict(flags or {})
     report = Report(assignment, Path(source).stem, student, seed, sandbox.name)
     present = course.graded_parts(nb)
+    position = {}
+    for index, cell in enumerate(nb.cells):
+        if course.is_test_cell(cell):
+            position.setdefault(course.nbgrader_meta(cell).get("grade_id"), index)
     for part_id in expected_parts:
         if part_id not in present and part_id not in flags:
             flags[part_id] = "its test cell is missing from the submission"
@@ -106,17 +189,28 @@ def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_par
 
     stopped = ""
     run = None
+    # course faults: (index of the first cell they can affect, reason); -1 = every part
+    faults = [(-1, f"course fault: the grading environment is broken: {problem}") for problem in environment_problems()]
     try:
         with KernelSession(workdir, sandbox, cell_timeout=cell_timeout, call_timeout=call_timeout,
                            notebook_timeout=notebook_timeout) as session:
-            stopped = execute_student_cells(nb, session, report, run_experiments)
+            stopped, cell_faults = execute_student_cells(
+                nb, session, report, run_experiments, course_cell_sources(course.read_notebook(source)))
+            faults += cell_faults
             if not stopped:
                 module = course.check_module(assignment)
                 if not module.is_file():
                     stopped = f"no hidden checks found for {assignment} (expected {module.name})"
                 else:
-                    run = run_checks(module, session, reference.load(assignment), seed)
-                    if run.error:
+                    try:
+                        ref = reference.load(assignment)
+                    except Exception as err:  # noqa: BLE001 - the course's own code: review, never failed
+                        report.internal.append(f"the reference solution could not be loaded: {err!r}")
+                        stopped = (f"course fault: the reference solution could not be loaded in the grader "
+                                   f"({type(err).__name__}: {str(err)[:200]}); fix it and regrade")
+                        ref = None
+                    run = run_checks(module, session, ref, seed) if ref is not None else None
+                    if run is not None and run.error:
                         report.internal.append(run.error)
                         stopped = "the hidden checks could not run; the instructor has been told"
     except KernelDied as err:
@@ -132,18 +226,28 @@ def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_par
         pr.checks = [{"name": r.name, "passed": r.passed, "message": r.message, "seconds": r.seconds}
                      for r in results]
         review = next((r.review for r in results if r.review), "")
+        here = position.get(pid, len(nb.cells))
+        fault = next((reason for index, reason in faults if index <= here), "") \
+            or next((f for f in (check_fault(r.message) for r in results if not r.passed) if f), "")
         if pid in flags:
             pr.status, pr.reason = REVIEW, flags[pid]
         elif stopped:
-            pr.status, pr.reason = REVIEW, stopped
+            pr.status, pr.reason = REVIEW, stopped + (f"; before that, {fault}" if fault else "")
         elif not results:
             pr.status, pr.reason = REVIEW, "no hidden check is bound to this part"
         elif review:
             pr.status, pr.reason = REVIEW, review
         elif all(r.passed for r in results):
             pr.status, pr.score = PASSED, pr.points
+        elif fault:
+            pr.status, pr.reason = REVIEW, fault
         else:
             pr.status = FAILED
+        if fault and fault not in report.course_faults:
+            report.course_faults.append(fault)
+    for _, reason in faults:
+        if reason not in report.course_faults:
+            report.course_faults.append(reason)
     report.parts = list(parts.values())
     for pid in by_part:
         if pid not in parts:

@@ -121,6 +121,8 @@ class GradeWithHiddenChecks(NbGraderPreprocessor):
         out = Path(self.report_dir) / nbr["assignment"] / f"{nbr['student']}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.to_json())
+        for fault in report.course_faults:
+            self.log.error("%s/%s: %s", nbr["student"], nbr["notebook"], fault)
         for p in report.parts:
             if p.status != "passed":
                 self.log.warning("%s/%s part %s: %s%s", nbr["student"], nbr["notebook"], p.part,

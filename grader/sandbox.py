@@ -5,6 +5,11 @@ file size, CPU time) set by a tiny launcher before ipykernel starts, a private s
 scrubbed environment; jupyter_client starts it in a new session, so killing it kills its whole
 process group. Bubblewrap isolation (no network, read-only system, no view of solutions/, grader/
 or other students) is layered on top by `BubblewrapSandbox` in `grader.bwrap` where available.
+
+The kernel must import the course's public helper `coursekit` and read its data from the same place
+the grading process does, wherever they are installed (an editable install of this checkout or of
+another one, site-packages, a data folder named by COURSE_DATA_DIR): `course_helper()` finds them,
+the sandbox shows them, and the kernel's environment points at them.
 """
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from jupyter_client.manager import KernelManager
+
+HELPER = "coursekit"
 
 # The launcher: runs first in the kernel's process (outside bubblewrap, if used), joins the pids
 # cgroup, sets the resource limits, which every child inherits, then execs the real command.
@@ -107,7 +114,9 @@ class Sandbox:
 
     def start_kwargs(self, km, workdir: Path) -> dict:
         from .kernel import clean_env
-        return {"cwd": str(workdir), "env": clean_env(km.course_home),
+        env = clean_env(km.course_home)
+        env.update(course_helper().kernel_env())
+        return {"cwd": str(workdir), "env": env,
                 "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
                 "extra_arguments": ["--HistoryManager.hist_file=:memory:"]}
 
@@ -123,6 +132,73 @@ class Sandbox:
                     break
                 except (OSError, ValueError):
                     time.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class Helper:
+    """Where the grading process finds the course's public helper and its data."""
+
+    package: Path | None     # the coursekit package folder (None: not importable here)
+    data: Path               # the data folder coursekit.data reads (COURSE_DATA_DIR or <package>/../data)
+    data_from_env: bool      # data was named by COURSE_DATA_DIR
+    pythonpath: str          # what a kernel of this Python needs on PYTHONPATH to import that package
+
+    def kernel_env(self) -> dict:
+        """Variables a kernel needs to import this helper and read this data (as `grader lab` sets)."""
+        env = {}
+        if self.pythonpath:
+            env["PYTHONPATH"] = self.pythonpath
+        if self.data_from_env:
+            env["COURSE_DATA_DIR"] = str(self.data)
+        return env
+
+    def visible_paths(self) -> list[Path]:
+        """The folders a filesystem sandbox must show (read-only) for the kernel to use the helper."""
+        return [p for p in (self.package, self.data) if p is not None and p.exists()]
+
+
+def _default_import_path() -> set[str]:
+    """Folders a fresh kernel of this Python searches without PYTHONPATH (its site-packages)."""
+    import site
+    dirs = set(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.add(site.getusersitepackages())
+    return {str(Path(d).resolve()) for d in dirs if d}
+
+
+def course_helper() -> Helper:
+    """The coursekit package this process imports (already imported, else found on sys.path, which
+    the grading processes start with the course's root) and the data folder coursekit.data uses.
+
+    The rule for the data folder is the one in coursekit/data.py: COURSE_DATA_DIR when set, else the
+    `data` folder beside the package. It is computed here rather than imported, so that a broken
+    helper cannot hide where its data is."""
+    import importlib.util
+    package = None
+    module = sys.modules.get(HELPER)
+    locations = list(getattr(module, "__path__", []) or []) if module is not None else []
+    if not locations:
+        try:
+            spec = importlib.util.find_spec(HELPER)
+        except (ImportError, ValueError):
+            spec = None
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        if Path(location, "__init__.py").is_file():
+            package = Path(location).resolve()
+            break
+    named = os.environ.get("COURSE_DATA_DIR")
+    if named:
+        data = Path(named).expanduser().resolve()
+    elif package is not None:
+        data = package.parent / "data"
+    else:
+        from . import course
+        data = course.DATA
+    pythonpath = ""
+    if package is not None and str(package.parent) not in _default_import_path():
+        pythonpath = str(package.parent)
+    return Helper(package, data, bool(named), pythonpath)
 
 
 def _own_process_count() -> int:

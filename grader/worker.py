@@ -8,9 +8,11 @@ Dask worker) keeps one of these processes and sends it one task per line on stdi
 
 and reads one line back: {"ok": true|false, "log": "..."}. After grading, the same process writes
 the feedback ({"feedback": "<assignment>"}) and the grades CSV ({"export": "<path>"}); before
-grading, it releases assignments into the gradebook ({"release": "<assignment>", "into": "<folder>"}). It runs nbgrader's own autograde
-(NbGraderAPI.autograde, the formgrader's code path) with the course config, so the gradebook,
-the preprocessors and the scores are exactly those of `nbgrader autograde`.
+grading, it releases assignments into the gradebook ({"release": "<assignment>", "into": "<folder>"})
+and checks that each assignment's reference solution earns full marks ({"preflight": "<assignment>"},
+grader/preflight.py). It runs nbgrader's own autograde (NbGraderAPI.autograde, the formgrader's
+code path) with the course config, so the gradebook, the preprocessors and the scores are exactly
+those of `nbgrader autograde`.
 
 Student code never runs here (it runs in the sandboxed kernel that GradeWithHiddenChecks starts),
 so one submission cannot corrupt this process for the next. If the process dies anyway, the task
@@ -48,6 +50,23 @@ def export(api, path):
     return {"success": True}
 
 
+def preflight(api, assignment):
+    """The course can grade `assignment` here: the helper and data check out and its reference
+    solution earns full marks, graded with this process's settings (sandbox, timeouts)."""
+    from .nbgrader_plugin import GradeWithHiddenChecks
+    from .preflight import environment_problems, reference_problems
+    from .sandbox import choose_sandbox
+    opts = GradeWithHiddenChecks(config=api.config)
+    try:
+        sandbox = choose_sandbox(opts.require_sandbox)
+    except RuntimeError as err:
+        return {"success": False, "log": f"{err}. What to do: install bubblewrap, or grade without --require-sandbox"}
+    problems = environment_problems() or reference_problems(
+        assignment, sandbox, cell_timeout=opts.cell_timeout, call_timeout=opts.call_timeout,
+        notebook_timeout=opts.notebook_timeout)
+    return {"success": not problems, "log": "\n".join(problems)}
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     # The protocol owns the real stdout; anything printed while grading goes to stderr.
@@ -67,6 +86,8 @@ def main(argv=None):
                 result = api.generate_feedback(task["feedback"], force=True)
             elif "export" in task:
                 result = export(api, task["export"])
+            elif "preflight" in task:
+                result = preflight(api, task["preflight"])
             else:
                 result = api.autograde(task["assignment"], task["student"], force=True, create=True)
             reply = {"ok": bool(result.get("success")),
