@@ -28,7 +28,7 @@ layers whose fans differ by a factor >= 5 change the variance by a factor of 2 o
 """
 import numpy as np
 
-from grader.harness import CheckFailure, expect_array, expect_unchanged, part
+from grader.harness import CheckFailure, expect_array, expect_rng_untouched, expect_unchanged, part
 
 Z_MEAN = 6.1
 X_TAIL = 21.0
@@ -87,11 +87,12 @@ def seed_of(rng):
     return int(rng.integers(0, 2 ** 31 - 1))
 
 
-def check_seed_is_used(student, fname, fan_in, fan_out, rng, *args):
+def check_seed_is_used(student, fname, fan_in, fan_out, rng, *args, **kwargs):
     seed = seed_of(rng)
-    a = expect_matrix(getattr(student, fname)(fan_in, fan_out, seed, *args), (fan_in, fan_out), fname)
-    b = expect_matrix(getattr(student, fname)(fan_in, fan_out, seed, *args), (fan_in, fan_out), fname)
-    c = expect_matrix(getattr(student, fname)(fan_in, fan_out, seed + 1, *args), (fan_in, fan_out), fname)
+    a = expect_matrix(getattr(student, fname)(fan_in, fan_out, seed, *args, **kwargs), (fan_in, fan_out), fname)
+    b = expect_matrix(getattr(student, fname)(fan_in, fan_out, seed, *args, **kwargs), (fan_in, fan_out), fname)
+    c = expect_matrix(getattr(student, fname)(fan_in, fan_out, seed + 1, *args, **kwargs), (fan_in, fan_out),
+                      fname)
     if not np.array_equal(a, b):
         raise CheckFailure(f"{fname}: two calls with the same seed gave different arrays "
                            "(draw from np.random.default_rng(seed) only)")
@@ -99,8 +100,18 @@ def check_seed_is_used(student, fname, fan_in, fan_out, rng, *args):
         raise CheckFailure(f"{fname}: two different seeds gave the same array")
 
 
+def check_global_rng_untouched(student, fname, rng, **kwargs):
+    """The call leaves the global random states of numpy, torch and Python's random as they were."""
+    fan_in, fan_out = int(rng.integers(20, 60)), int(rng.integers(20, 60))
+    value, _, seen = student.observe(fname, fan_in, fan_out, seed_of(rng), **kwargs)
+    expect_matrix(value, (fan_in, fan_out), fname)
+    expect_rng_untouched(seen, fname)
+
+
 # -- Xavier ---------------------------------------------------------------------------------------
-@part("xavier")
+@part("xavier", states=["mean 0 and the stated variance", "sigma = gain * sqrt(2 / (fan_in + fan_out))",
+                        "new float64 array of shape (fan_in, fan_out)", "gain : float, default 1.0"],
+      shown=["xavier_normal, gain 5/3", "default gain"])
 def test_xavier_normal_moments(student, rng):
     """xavier_normal has mean 0 and variance gain^2 * 2 / (fan_in + fan_out), for many seeds"""
     for trial in range(6):
@@ -115,7 +126,8 @@ def test_xavier_normal_moments(student, rng):
                      f"{case}, fan_in {'<' if fan_in < fan_out else '>'} fan_out")
 
 
-@part("xavier")
+@part("xavier", states=["a = gain * sqrt(6 / (fan_in + fan_out))", "variance a^2 / 3"],
+      shown=["xavier_uniform, gain 0.5", "an entry lies outside [-a, a]"])
 def test_xavier_uniform_bounds_and_moments(student, rng):
     """xavier_uniform stays within +-gain*sqrt(6 / (fan_in + fan_out)) with variance limit^2 / 3"""
     for trial in range(6):
@@ -129,11 +141,14 @@ def test_xavier_uniform_bounds_and_moments(student, rng):
         check_uniform(W, gain * np.sqrt(6.0 / (fan_in + fan_out)), "xavier_uniform", case)
 
 
-@part("xavier")
+@part("xavier", states=["The same seed must give the same array", "different seeds different arrays"],
+      shown=["the same seed must give the same array", "different seeds gave the same array"])
 def test_xavier_seed_shape_and_large_matrix(student, rng):
     """xavier initializers are reproducible from their seed, and right on a large square matrix"""
     check_seed_is_used(student, "xavier_normal", 40, 70, rng)
     check_seed_is_used(student, "xavier_uniform", 70, 40, rng)
+    check_seed_is_used(student, "xavier_normal", 70, 40, rng, gain=5.0 / 3.0)
+    check_seed_is_used(student, "xavier_uniform", 40, 70, rng, gain=0.5)
     n = int(rng.integers(300, 400))
     W = expect_matrix(student.xavier_normal(n, n, seed_of(rng)), (n, n), "xavier_normal")
     check_normal(W, np.sqrt(1.0 / n), "xavier_normal", "a large square matrix")
@@ -141,8 +156,18 @@ def test_xavier_seed_shape_and_large_matrix(student, rng):
     check_uniform(W, np.sqrt(6.0 / (2 * n + 1)), "xavier_uniform", "a large matrix")
 
 
+@part("xavier", states=["never reads or changes the global random state"],
+      shown=["global random states are untouched"])
+def test_xavier_leaves_global_random_state_alone(student, rng):
+    """xavier initializers draw only from their own generator: numpy's, torch's and Python's global
+    random states are unchanged by a call"""
+    check_global_rng_untouched(student, "xavier_normal", rng)
+    check_global_rng_untouched(student, "xavier_uniform", rng, gain=float(rng.uniform(0.5, 2.0)))
+
+
 # -- He -------------------------------------------------------------------------------------------
-@part("he")
+@part("he", states=["N(0, 2 / n) with n = fan_in", "mode \"fan_out\"", "new float64 array (fan_in, fan_out)"],
+      shown=["he_normal, mode='fan_out'", "he_normal (default mode)"])
 def test_he_normal_moments(student, rng):
     """he_normal has mean 0 and variance 2 / fan_in (default) or 2 / fan_out, for many seeds"""
     for trial in range(6):
@@ -155,7 +180,8 @@ def test_he_normal_moments(student, rng):
                      f"fan_in {'<' if fan_in < fan_out else '>'} fan_out")
 
 
-@part("he")
+@part("he", states=["U(-a, a) with a = sqrt(6 / n)", "variance a^2 / 3 = 2 / n"],
+      shown=["the largest |entry| should be just below sqrt(6 / n)"])
 def test_he_uniform_bounds_and_moments(student, rng):
     """he_uniform stays within +-sqrt(6 / n) with variance 2 / n, n the fan of the mode"""
     for trial in range(6):
@@ -167,14 +193,26 @@ def test_he_uniform_bounds_and_moments(student, rng):
         check_uniform(W, np.sqrt(6.0 / n), "he_uniform", f"mode {mode or 'default (fan_in)'}")
 
 
-@part("he")
+@part("he", states=["The same seed must give the same array", "different seeds different arrays"],
+      shown=["same seed, different arrays", "seeds ignored"])
 def test_he_seed_and_large_matrix(student, rng):
     """he initializers are reproducible from their seed, and right on a large matrix"""
     check_seed_is_used(student, "he_normal", 40, 70, rng)
     check_seed_is_used(student, "he_uniform", 70, 40, rng, "fan_out")
+    check_seed_is_used(student, "he_normal", 70, 40, rng, mode="fan_out")
+    check_seed_is_used(student, "he_uniform", 40, 70, rng, mode="fan_in")
     n = int(rng.integers(300, 400))
     W = expect_matrix(student.he_normal(n, 2 * n, seed_of(rng), "fan_out"), (n, 2 * n), "he_normal")
     check_normal(W, np.sqrt(1.0 / n), "he_normal", "a large matrix, mode fan_out")
+
+
+@part("he", states=["never reads or changes the global random state"],
+      shown=["global random states are untouched"])
+def test_he_leaves_global_random_state_alone(student, rng):
+    """he initializers draw only from their own generator: numpy's, torch's and Python's global
+    random states are unchanged by a call"""
+    check_global_rng_untouched(student, "he_normal", rng, mode="fan_out")
+    check_global_rng_untouched(student, "he_uniform", rng)
 
 
 # -- symmetry -------------------------------------------------------------------------------------
@@ -226,22 +264,89 @@ def check_labels(student, ref, W1, b1, W2, atol, case):
         raise CheckFailure(f"symmetry_broken, {case}: wrong answer")
 
 
-@part("symmetry")
+SYMMETRY_RULE = "labels[j] = the smallest index i"
+
+
+@part("symmetry", states=[SYMMETRY_RULE, "incoming weights, bias and outgoing weights", "with atol = 0 the numbers must be exactly equal"],
+      shown=["labels with planted copies", "differs only in one outgoing weight", "differs only in its bias"])
 def test_duplicate_units_planted_copies(student, ref, rng):
     """duplicate_units finds exact copies of hidden units (incoming weights, bias and outgoing weights)"""
     for _ in range(6):
         check_labels(student, ref, *planted(rng, 0.0), None, "exact copies, default atol = 0")
 
 
-@part("symmetry")
+@part("symmetry", states=["an absolute, entrywise tolerance", "|u_i[k] - u_j[k]| <= atol for every k"],
+      shown=["labels, atol = 1e-6", "every number differs by 0.8 * atol"])
 def test_duplicate_units_tolerance(student, ref, rng):
     """duplicate_units treats units within atol as identical, and units differing in any one number as distinct"""
     for _ in range(6):
         atol = float(10.0 ** rng.uniform(-8, -3))
         check_labels(student, ref, *planted(rng, atol), atol, "copies within atol")
+    # every one of the D + 1 + C numbers of a copy moved by 0.8 * atol: still within atol entrywise,
+    # although a norm of the difference (over all the numbers) exceeds atol
+    atol = float(10.0 ** rng.uniform(-7, -3))
+    d, h, c = int(rng.integers(2, 6)), int(rng.integers(3, 8)), int(rng.integers(2, 5))
+    W1, b1, W2 = rng.normal(size=(d, h)), rng.normal(size=h), rng.normal(size=(h, c))
+    j = int(rng.integers(1, h))
+    sign = lambda shape: rng.choice([-1.0, 1.0], size=shape)  # noqa: E731
+    W1[:, j] = W1[:, 0] + 0.8 * atol * sign(d)
+    b1[j] = b1[0] + 0.8 * atol * float(sign(()))
+    W2[j] = W2[0] + 0.8 * atol * sign(c)
+    check_labels(student, ref, W1, b1, W2, atol, "a copy whose every number differs by 0.8 * atol "
+                 "(the tolerance is entrywise, not on a norm of the difference)")
 
 
-@part("symmetry")
+@part("symmetry", states=["an absolute, entrywise tolerance", "no relative part"],
+      shown=["large weights: the tolerance is absolute", "tiny weights: the tolerance is absolute"])
+def test_duplicate_units_tolerance_is_absolute_at_every_scale(student, ref, rng):
+    """duplicate_units reads atol as an absolute tolerance, for large and for tiny weights"""
+    # large weights: a relative reading (rtol * |weight|, as np.isclose's default rtol adds) would
+    # merge units that differ by far more than atol
+    for _ in range(3):
+        atol = float(10.0 ** rng.uniform(-6, -4))
+        W1, b1, W2 = planted(rng, atol)
+        offset = float(rng.choice([-1.0, 1.0]) * 10.0 ** rng.uniform(3, 4))
+        check_labels(student, ref, W1 + offset, b1 + offset, W2 + offset, atol,
+                     "large weights (all about 1e3 or more), copies within atol")
+    # tiny weights: every unit lies within atol of every other, so all are identical to unit 0
+    d, h, c = int(rng.integers(2, 6)), int(rng.integers(2, 8)), int(rng.integers(2, 5))
+    tiny = 10.0 ** rng.uniform(-12, -10)
+    check_labels(student, ref, rng.normal(size=(d, h)) * tiny, rng.normal(size=h) * tiny,
+                 rng.normal(size=(h, c)) * tiny, 1e-6, "tiny weights (far below atol): all units identical")
+
+
+def chain(rng, atol, length):
+    """Random units, among which `length` units at random positions form a chain of near-copies:
+    each moves every number of the previous one by 0.6 * atol in the same direction, so neighbours
+    are within atol and units two steps apart are not."""
+    d, c = int(rng.integers(1, 5)), int(rng.integers(1, 4))
+    h = length + int(rng.integers(0, 4))
+    W1, b1, W2 = rng.normal(size=(d, h)), rng.normal(size=h), rng.normal(size=(h, c))
+    where = np.sort(rng.choice(h, size=length, replace=False))
+    step_w1, step_b1, step_w2 = (rng.choice([-1.0, 1.0], size=d), float(rng.choice([-1.0, 1.0])),
+                                 rng.choice([-1.0, 1.0], size=c))
+    for k in range(1, length):
+        i, j = where[k - 1], where[k]
+        W1[:, j] = W1[:, i] + 0.6 * atol * step_w1
+        b1[j] = b1[i] + 0.6 * atol * step_b1
+        W2[j] = W2[i] + 0.6 * atol * step_w2
+    return W1, b1, W2
+
+
+@part("symmetry", states=["a chain of near-copies", "labels == [0, 0, 1]", "not a grouping"],
+      shown=["a chain of near-copies"])
+def test_duplicate_units_chain_of_near_copies(student, ref, rng):
+    """duplicate_units reports, for each unit, the smallest unit within atol of it, also along chains
+    of near-copies (within atol is not transitive)"""
+    for length in (3, 4, 5):
+        atol = float(10.0 ** rng.uniform(-6, -3))
+        check_labels(student, ref, *chain(rng, atol, length), atol,
+                     f"a chain of {length} near-copies (labels[j] is the smallest i within atol of unit j, "
+                     "not the first unit of a merged group)")
+
+
+@part("symmetry", states=["Do not modify W1, b1 or W2"],
+      shown=["duplicate_units modified its inputs"])
 def test_duplicate_units_edge_cases(student, ref, rng):
     """duplicate_units handles random weights, all-equal weights and a single hidden unit"""
     d, h, c = int(rng.integers(2, 8)), int(rng.integers(2, 10)), int(rng.integers(2, 6))
@@ -253,5 +358,8 @@ def test_duplicate_units_edge_cases(student, ref, rng):
     check_labels(student, ref, rng.normal(size=(d, 1)), rng.normal(size=1), rng.normal(size=(1, c)), None,
                  "a single hidden unit")
     W1, b1, W2 = planted(rng, 0.0)
-    _, after = student.call_keeping_args("duplicate_units", W1, b1, W2, 0.0)
-    expect_unchanged([W1, b1, W2], after, "duplicate_units")
+    atol = float(10.0 ** rng.uniform(-8, -3))
+    _, after = student.call_keeping_args("duplicate_units", W1, b1, W2, atol)
+    expect_unchanged([W1, b1, W2, atol], after, "duplicate_units")
+    _, after = student.call_keeping_args("symmetry_broken", W1, b1, W2, atol)
+    expect_unchanged([W1, b1, W2, atol], after, "symmetry_broken")
