@@ -2,22 +2,28 @@
 
 The student's functions receive torch models built in their kernel by the notebook's given
 `make_model` (through `Build`), and return models (and optimizers) that come back as plain data:
-parameter names, requires_grad flags and values (`ModuleState`), parameter groups with their names and
-learning rates (`OptimizerState`). Behaviour is verified here, in the grader's process: the returned
-description is loaded into the reference architecture, a training step is run here, and what moved
-and what received a gradient is compared with what should. Exact accuracies are never checked.
+parameter names, requires_grad flags and values with their dtype, buffers and the training flag
+(`ModuleState`), parameter groups with their names and hyperparameters (`OptimizerState`). The
+argument as the kernel holds it after the call comes back the same way, so "in place", "the same
+object" and "the model is unchanged" are checked on what the kernel really holds. Behaviour is
+verified here, in the grader's process: the returned description is loaded into the reference
+architecture, a training step is run here, and what moved and what received a gradient is compared
+with what should. Exact accuracies are never checked.
 """
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.harness import CheckFailure, expect_array, expect_close, expect_tuple, part
+from grader.harness import (CheckFailure, expect_array, expect_close, expect_rng_untouched, expect_tuple,
+                            expect_unchanged, part)
+from grader.kernel import StudentMissing, StudentRaised
 from grader.wire import Build, ModuleState, OptimizerState
 
 NAMES = ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "head.weight", "head.bias"]
 LAYER_OF = {name: name.split(".")[0] for name in NAMES}
 LAYERS = ("conv1", "conv2", "head")
 FEATURE_RTOL, FEATURE_ATOL = 1e-5, 1e-6  # float32 computations in a possibly different order
+ADAM_DEFAULTS = {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False, "maximize": False}
 
 
 def model_arg(seed, n_classes=5, pretrained=False):
@@ -40,6 +46,32 @@ def flags(state: ModuleState):
     return {pname: state.params[pname][0] for pname in NAMES}
 
 
+def state_of(model) -> ModuleState:
+    """A torch model of this process described like the kernel describes one."""
+    return ModuleState(type(model).__qualname__, bool(model.training),
+                       {n: (bool(p.requires_grad), p.detach().numpy().copy()) for n, p in model.named_parameters()},
+                       {n: b.detach().numpy().copy() for n, b in model.named_buffers()})
+
+
+def same_state(got: ModuleState, want: ModuleState, pnames=NAMES, *, grads=True, mode=True):
+    """What differs between two model descriptions (parameter values bit for bit, dtypes,
+    requires_grad flags, buffers, training mode), as a short phrase, or None."""
+    for pname in pnames:
+        (g_flag, g), (w_flag, w) = got.params[pname], want.params[pname]
+        if g.dtype != w.dtype:
+            return f"the dtype of {pname} ({w.dtype} became {g.dtype})"
+        if g.shape != w.shape or not np.array_equal(g, w):
+            return f"the values of {pname}"
+        if grads and g_flag != w_flag:
+            return f"the requires_grad flag of {pname}"
+    if mode and got.training != want.training:
+        return f"the training mode (model.training was {want.training}, became {got.training})"
+    if set(got.buffers) != set(want.buffers) or any(not np.array_equal(got.buffers[b], want.buffers[b])
+                                                    for b in want.buffers):
+        return "the model's buffers"
+    return None
+
+
 def torch_model(ref, state: ModuleState):
     """The reference architecture holding the returned values and requires_grad flags."""
     n_classes = state.params["head.bias"][1].shape[0]
@@ -56,54 +88,100 @@ def expected_trainable(k):
     return {pname: LAYER_OF[pname] in keep for pname in NAMES}
 
 
-def backbone_equal(state, ref, seed, case):
-    want = dict(ref.make_model(5, seed=seed).named_parameters())
-    for pname in NAMES[:4]:
-        expect_close(values(state, pname), want[pname].detach().numpy(), f"{pname}", case, rtol=0, atol=0)
+def same_object(result: ModuleState, after, name):
+    """The argument, as the kernel holds it after the call, is the returned model (changed in place)."""
+    if not isinstance(after, ModuleState) or same_state(after, result) is not None:
+        raise CheckFailure(f"{name}: the model it received is not the model it returned; modify the model "
+                           "in place and return that same object (not a copy)")
 
 
 # -- replace_head -----------------------------------------------------------------------------------
-@part("replace_head")
-def test_replace_head_shapes_and_rest_unchanged(student, ref, rng):
-    """replace_head gives a trainable head of shape (n_classes, 128) and leaves the backbone alone"""
-    for _ in range(3):
-        seed, n_classes = int(rng.integers(0, 10_000)), int(rng.integers(1, 12))
-        state = expect_module(student.replace_head(model_arg(seed), n_classes, int(rng.integers(0, 10_000))),
-                              "replace_head")
+@part("replace_head",
+      states=["nn.Linear(model.head.in_features, n_classes)", "the new head is trainable"],
+      shown=["check_shape(model.head.weight, (3, 128)", "the new head must be trainable"])
+def test_replace_head_shapes_and_trainable(student, ref, rng):
+    """replace_head gives a trainable head of shape (n_classes, 128)"""
+    for n_classes in (1, int(rng.integers(2, 12)), 5):
+        seed = int(rng.integers(0, 10_000))
+        state = expect_module(student.replace_head(model_arg(seed, pretrained=bool(rng.integers(0, 2))), n_classes,
+                                                   int(rng.integers(0, 10_000))), "replace_head")
         expect_array(state.params["head.weight"][1], (n_classes, 128), "head.weight")
         expect_array(state.params["head.bias"][1], (n_classes,), "head.bias")
         if not (state.params["head.weight"][0] and state.params["head.bias"][0]):
             raise CheckFailure("replace_head: the new head must be trainable (requires_grad True)")
-        backbone_equal(state, ref, seed, "the backbone after replace_head")
-        if not all(flags(state)[p] for p in NAMES[:4]):
-            raise CheckFailure("replace_head changed the freezing of the backbone")
 
 
-@part("replace_head")
-def test_replace_head_is_seeded_and_freshly_initialized(student, ref, rng):
-    """replace_head initializes the head like nn.Linear, reproducibly from its seed"""
-    model_seed, s1 = int(rng.integers(0, 10_000)), int(rng.integers(0, 10_000))
-    s2 = s1 + 1 + int(rng.integers(0, 100))
-    a = expect_module(student.replace_head(model_arg(model_seed), 5, s1), "replace_head")
-    b = expect_module(student.replace_head(model_arg(model_seed), 5, s1), "replace_head")
-    c = expect_module(student.replace_head(model_arg(model_seed), 5, s2), "replace_head")
-    for pname in ("head.weight", "head.bias"):
-        expect_close(values(a, pname), values(b, pname), pname, "two calls with the same seed", rtol=0, atol=0)
-        if np.array_equal(values(a, pname), values(c, pname)):
-            raise CheckFailure(f"replace_head: {pname} is the same for two different seeds")
-    old = ref.make_model(5, seed=model_seed)
-    if np.allclose(values(a, "head.weight"), old.head.weight.detach().numpy()):
-        raise CheckFailure("replace_head kept the old head's weights: initialize a new layer")
-    # nn.Linear's default: weight and bias uniform in +-1/sqrt(128). The sample std of 640 (128 for the
-    # bias) uniform draws is bound/sqrt(3) = 0.577 bound within a few percent; below 0.3 bound has a
-    # probability far under 1e-6, and a zero or constant init has std 0.
-    bound = 1 / np.sqrt(128)
-    for pname, size in (("head.weight", 640), ("head.bias", 5)):
-        v = values(a, pname)
-        if np.abs(v).max() > bound * (1 + 1e-6):
-            raise CheckFailure(f"replace_head: {pname} is outside nn.Linear's initialization range +-1/sqrt(128)")
-    if values(a, "head.weight").std() < 0.3 * bound:
-        raise CheckFailure("replace_head: head.weight is not spread like nn.Linear's default initialization")
+@part("replace_head",
+      states=["the new head is exactly the nn.Linear(in_features, n_classes) that torch creates right after "
+              "torch.manual_seed(seed)", "the same seed gives the same head"],
+      shown=["the head is exactly the nn.Linear made right after torch.manual_seed(seed)"])
+def test_replace_head_is_the_seeded_linear(student, ref, rng):
+    """replace_head's new head is nn.Linear's default initialization right after torch.manual_seed(seed)"""
+    for n_classes in (5, int(rng.integers(1, 12))):
+        model_seed, seed = int(rng.integers(0, 10_000)), int(rng.integers(0, 10_000))
+        for call in ("a first call", "a second call with the same seed"):
+            state = expect_module(student.replace_head(model_arg(model_seed), n_classes, seed), "replace_head")
+            want = state_of(ref.replace_head(ref.make_model(5, seed=model_seed), n_classes, seed))
+            for pname in ("head.weight", "head.bias"):
+                got = values(state, pname)
+                if got.shape != want.params[pname][1].shape or not np.array_equal(got, want.params[pname][1]):
+                    old = state_of(ref.make_model(5, seed=model_seed)).params[pname][1]
+                    hint = ("it is the old head: create a new layer" if got.shape == old.shape
+                            and np.array_equal(got, old) else
+                            "create the layer right after torch.manual_seed(seed), drawing nothing in between, "
+                            "and keep nn.Linear's own initialization")
+                    raise CheckFailure(f"replace_head ({call}): {pname} is not the one nn.Linear(128, n_classes) "
+                                       f"gets right after torch.manual_seed(seed); {hint}")
+
+
+@part("replace_head",
+      states=["replace_head leaves the global random state as it was"],
+      shown=["replace_head leaves the global random state (torch, numpy, random) as it was"])
+def test_replace_head_leaves_the_global_random_state(student, rng):
+    """replace_head leaves the global random generators of torch, numpy and Python alone"""
+    _, _, seen = student.observe("replace_head", model_arg(int(rng.integers(0, 10_000))),
+                                 int(rng.integers(1, 12)), int(rng.integers(0, 10_000)))
+    expect_rng_untouched(seen, "replace_head")
+
+
+def student_frozen(student, seed, k):
+    """The model the student's freeze_layers(make_model(5, seed), k) gives, or None when it is missing
+    or raises (then replace_head is checked on unfrozen models only: its points do not depend on
+    another part being done)."""
+    try:
+        got = student.freeze_layers(model_arg(seed), k)
+    except (StudentRaised, StudentMissing):
+        return None
+    return got if isinstance(got, ModuleState) and list(got.params) == NAMES else None
+
+
+@part("replace_head",
+      states=["nothing else changes", "keep their values, dtype and requires_grad flags",
+              "a partly frozen model stays partly frozen", "modifies the model it receives and returns that same "
+              "object"],
+      shown=["nothing else changes: a partly frozen model in eval mode", "replace_head must return the model "
+             "it received"])
+def test_replace_head_changes_nothing_else(student, ref, rng):
+    """replace_head leaves the backbone (values, dtype, flags) and the mode alone, and works in place"""
+    seed = int(rng.integers(0, 10_000))
+    for pretrained in (True, False):
+        got, after = student.call_keeping_args("replace_head", model_arg(seed, pretrained=pretrained),
+                                               int(rng.integers(1, 12)), int(rng.integers(0, 10_000)))
+        state = expect_module(got, "replace_head")
+        what = same_state(state, state_of(ref.make_model(5, seed=seed, pretrained=pretrained)), NAMES[:4])
+        if what:
+            raise CheckFailure(f"replace_head changed {what}: nothing but the head may change")
+        same_object(state, after[0], "replace_head")
+    for k in (1, 2):  # a partly frozen backbone stays as it was
+        frozen = student_frozen(student, seed, k)
+        if frozen is None:
+            continue
+        state = expect_module(student.replace_head(Build("freeze_layers", (model_arg(seed), k)), 5, 0),
+                              "replace_head")
+        changed = [p for p in NAMES[:4] if flags(state)[p] != flags(frozen)[p]]
+        if changed:
+            raise CheckFailure(f"replace_head on a partly frozen model changed the requires_grad flags of {changed}: "
+                               "a partly frozen model must stay partly frozen")
 
 
 # -- freeze_layers ----------------------------------------------------------------------------------
@@ -123,23 +201,27 @@ def one_training_step(ref, state, rng):
     return got_grad, moved
 
 
-@part("freeze")
+@part("freeze",
+      states=["makes the last k layers of LAYERS trainable and freezes all the others", "k = 0 nothing",
+              "k = len(LAYERS) trains everything"],
+      shown=["for k, want in expected.items()"])
 def test_freeze_layers_flags(student, ref, rng):
     """freeze_layers(model, k) leaves exactly the last k layers trainable, for every k"""
     for k in range(len(LAYERS) + 1):
         seed = int(rng.integers(0, 10_000))
-        state = expect_module(student.freeze_layers(model_arg(seed), k), "freeze_layers")
+        state = expect_module(student.freeze_layers(model_arg(seed, pretrained=bool(k % 2)), k), "freeze_layers")
         got, want = flags(state), expected_trainable(k)
         if got != want:
             wrong = [p for p in NAMES if got[p] != want[p]]
             raise CheckFailure(f"freeze_layers(model, k={k}): wrong requires_grad for {wrong}")
-        backbone_equal(state, ref, seed, f"values after freeze_layers (k={k})")
 
 
-@part("freeze")
+@part("freeze",
+      states=["It must also unfreeze", "the result must depend only on k"],
+      shown=["Unfreezing: the result depends only on k"])
 def test_freeze_layers_unfreezes(student, rng):
     """freeze_layers also unfreezes: the result depends only on k, not on the previous state"""
-    for k_first, k in ((1, 3), (3, 0), (2, 1), (0, 2)):
+    for k_first, k in ((1, 3), (3, 0), (2, 1), (0, 2), (1, 2), (2, 3)):
         inner = Build("freeze_layers", (model_arg(int(rng.integers(0, 10_000))), k_first))
         state = expect_module(student.freeze_layers(inner, k), "freeze_layers")
         if flags(state) != expected_trainable(k):
@@ -147,7 +229,9 @@ def test_freeze_layers_unfreezes(student, rng):
                                "gives the wrong requires_grad flags")
 
 
-@part("freeze")
+@part("freeze",
+      states=["makes the last k layers of LAYERS trainable and freezes all the others"],
+      shown=["A training step: frozen parameters get no gradient"])
 def test_frozen_parameters_do_not_change(student, ref, rng):
     """after a training step, frozen parameters are unchanged and only the intended ones got gradients"""
     for k in (1, 2):
@@ -162,11 +246,31 @@ def test_frozen_parameters_do_not_change(student, ref, rng):
                 raise CheckFailure(f"after freeze_layers(model, k={k}), the frozen {pname} changed in a training step")
 
 
+@part("freeze",
+      states=["freeze_layers changes nothing but the requires_grad flags", "training mode",
+              "modifies the model in place and returns that same object"],
+      shown=["freeze_layers changes nothing but the flags", "freeze_layers must return the model it received"])
+def test_freeze_layers_changes_nothing_else(student, ref, rng):
+    """freeze_layers changes only requires_grad (not values, dtypes or the mode) and works in place"""
+    for k in range(len(LAYERS) + 1):
+        seed, pretrained = int(rng.integers(0, 10_000)), bool(rng.integers(0, 2))
+        got, after = student.call_keeping_args("freeze_layers", model_arg(seed, pretrained=pretrained), k)
+        state = expect_module(got, "freeze_layers")
+        what = same_state(state, state_of(ref.make_model(5, seed=seed, pretrained=pretrained)), grads=False)
+        if what:
+            raise CheckFailure(f"freeze_layers(model, k={k}) changed {what}: only the requires_grad flags may change")
+        same_object(state, after[0], "freeze_layers")
+
+
 # -- parameter groups -------------------------------------------------------------------------------
-def optimizer_for(student, rng, k, head_lr, backbone_lr):
-    model = Build("freeze_layers", (model_arg(int(rng.integers(0, 10_000))), k))
-    got = expect_tuple(student.make_fine_tuning_optimizer(model, head_lr, backbone_lr), 2,
-                       "make_fine_tuning_optimizer")
+def optimizer_for(student, rng, k, head_lr, backbone_lr, seed=None, keep_args=False):
+    seed = int(rng.integers(0, 10_000)) if seed is None else seed
+    model = Build("freeze_layers", (model_arg(seed), k))
+    if keep_args:
+        got, after = student.call_keeping_args("make_fine_tuning_optimizer", model, head_lr, backbone_lr)
+    else:
+        got, after = student.make_fine_tuning_optimizer(model, head_lr, backbone_lr), None
+    got = expect_tuple(got, 2, "make_fine_tuning_optimizer")
     state = expect_module(got[0], "make_fine_tuning_optimizer (first value)")
     opt = got[1]
     if not isinstance(opt, OptimizerState):
@@ -174,17 +278,22 @@ def optimizer_for(student, rng, k, head_lr, backbone_lr):
                            "expected a torch optimizer")
     if opt.cls != "Adam":
         raise CheckFailure(f"make_fine_tuning_optimizer built a {opt.cls} optimizer; expected torch.optim.Adam")
-    return state, opt
+    return (state, opt, after) if keep_args else (state, opt)
 
 
 def group_names(opt, i):
     return [name.split(".", 1)[1] if name.startswith("0.") else name for name in opt.groups[i]["params"]]
 
 
-@part("param_groups")
+@part("param_groups",
+      states=["group 0: the parameters of model.head (weight then bias), with lr = head_lr",
+              "the head group is always there, even when the head is frozen (k = 0)",
+              "frozen backbone parameters belong to no group", "in the order of model.parameters()",
+              "omit this group when no backbone parameter is trainable"],
+      shown=["Frozen backbone parameters are in no group", "k = 0"])
 def test_parameter_groups_and_learning_rates(student, rng):
     """the head and the trainable backbone are in their own groups, with their own learning rates"""
-    for k in (3, 2, 1):
+    for k in (3, 2, 1, 0):
         head_lr = float(10 ** rng.uniform(-3, -1))
         backbone_lr = head_lr * float(10 ** rng.uniform(-2, -0.5))
         state, opt = optimizer_for(student, rng, k, head_lr, backbone_lr)
@@ -195,7 +304,8 @@ def test_parameter_groups_and_learning_rates(student, rng):
             raise CheckFailure(f"make_fine_tuning_optimizer ({case}): {len(opt.groups)} parameter groups, "
                                f"expected {n_groups}")
         if group_names(opt, 0) != ["head.weight", "head.bias"]:
-            raise CheckFailure(f"make_fine_tuning_optimizer ({case}): group 0 must hold head.weight and head.bias")
+            raise CheckFailure(f"make_fine_tuning_optimizer ({case}): group 0 must hold head.weight and head.bias, "
+                               "in this order" + (", even when the head is frozen" if k == 0 else ""))
         expect_close(opt.groups[0]["hyper"].get("lr"), head_lr, "learning rate of group 0 (head)", case,
                      rtol=1e-12, atol=0)
         if want_backbone:
@@ -204,11 +314,42 @@ def test_parameter_groups_and_learning_rates(student, rng):
                                    "backbone parameters, in model order")
             expect_close(opt.groups[1]["hyper"].get("lr"), backbone_lr, "learning rate of group 1 (backbone)", case,
                          rtol=1e-12, atol=0)
-        if flags(state) != expected_trainable(k):
-            raise CheckFailure(f"make_fine_tuning_optimizer ({case}) changed the freezing of the model")
 
 
-@part("param_groups")
+@part("param_groups",
+      states=["keep torch's defaults"],
+      shown=["Adam's other settings keep torch's defaults"])
+def test_adam_defaults(student, rng):
+    """the optimizer keeps Adam's default betas, eps, weight decay, amsgrad and maximize in every group"""
+    for k in (3, 1):
+        _, opt = optimizer_for(student, rng, k, 1e-2, 1e-3)
+        for i, group in enumerate(opt.groups):
+            for key, want in ADAM_DEFAULTS.items():
+                got = group["hyper"].get(key)
+                if got is None or np.any(np.asarray(got, dtype=float) != np.asarray(want, dtype=float)):
+                    raise CheckFailure(f"make_fine_tuning_optimizer: group {i} has {key} = {got}; "
+                                       f"Adam's default is {want}")
+
+
+@part("param_groups",
+      states=["make_fine_tuning_optimizer does not change the model", "the model it received (the same object)"],
+      shown=["the model is unchanged"])
+def test_optimizer_leaves_the_model_alone(student, rng):
+    """make_fine_tuning_optimizer changes nothing in the model (flags, values, dtypes, mode) and returns it"""
+    for k in (0, 1, 2, 3):
+        seed = int(rng.integers(0, 10_000))
+        want = student_frozen(student, seed, k)  # the model it receives, as the student's freeze_layers makes it
+        state, _, after = optimizer_for(student, rng, k, 1e-2, 1e-3, seed=seed, keep_args=True)
+        what = same_state(state, want) if want is not None else None
+        if what:
+            raise CheckFailure(f"make_fine_tuning_optimizer (k = {k}) changed {what} of the model: it must not "
+                               "change the model")
+        same_object(state, after[0], "make_fine_tuning_optimizer")
+
+
+@part("param_groups",
+      states=["every trainable parameter moves by almost exactly its group's learning rate"],
+      shown=["3. One step"])
 def test_one_adam_step_with_the_groups(student, ref, rng):
     """one Adam step with the returned groups moves each parameter by its group's rate, frozen ones not at all"""
     head_lr, backbone_lr = 1e-2, 1e-4
@@ -243,13 +384,24 @@ def reference_features(ref, seed, pretrained, X, stage):
     return h.flatten(1).double().numpy()
 
 
-@part("extract_features")
+def images(rng, n):
+    """n images with pixels in [0, 1], always including a blank one and a saturated one."""
+    X = rng.uniform(0, 1, size=(n, 64))
+    X[0] = 0.0
+    if n > 1:
+        X[1] = 1.0
+    return rng.permutation(X)
+
+
+@part("extract_features",
+      states=["the activations after its ReLU and its pooling, flattened", "float64", "(N, D)"],
+      shown=["check_close(feats, want.double()"])
 def test_extract_features_matches_the_network(student, ref, rng):
     """extract_features returns the flattened activations after each stage's ReLU and pooling, in float64"""
     for pretrained in (True, False):
         seed = int(rng.integers(0, 10_000))
-        n = int(rng.integers(1, 20))
-        X = rng.uniform(0, 1, size=(n, 64))
+        n = int(rng.integers(2, 20))
+        X = images(rng, n)
         for stage, width in (("conv1", 256), ("conv2", 128)):
             got = student.extract_features(model_arg(seed, pretrained=pretrained), X, stage)
             got = expect_array(got, (n, width), f"extract_features(stage={stage!r})")
@@ -260,12 +412,33 @@ def test_extract_features_matches_the_network(student, ref, rng):
                          rtol=FEATURE_RTOL, atol=FEATURE_ATOL)
 
 
-@part("extract_features")
+@part("extract_features",
+      states=["It does not modify X", "a single image included"],
+      shown=["a single image"])
 def test_extract_features_single_image_and_leaves_input(student, ref, rng):
     """extract_features works on one image and does not modify X"""
     X = rng.uniform(0, 1, size=(1, 64))
-    got, after = student.call_keeping_args("extract_features", model_arg(0, pretrained=True), X, "conv2")
-    expect_close(got, reference_features(ref, 0, True, X, "conv2"), "extract_features", "a single image",
+    stage = ("conv1", "conv2")[int(rng.integers(0, 2))]
+    got, after = student.call_keeping_args("extract_features", model_arg(0, pretrained=True), X, stage)
+    expect_close(got, reference_features(ref, 0, True, X, stage), "extract_features", "a single image",
                  rtol=FEATURE_RTOL, atol=FEATURE_ATOL)
-    if not (type(after[1]) is np.ndarray and np.array_equal(after[1], X)):
-        raise CheckFailure("extract_features modified its argument X in place")
+    expect_unchanged([X, stage], after[1:], "extract_features")
+
+
+@part("extract_features",
+      states=["Do not change the model", "leave the model in the training mode it came in"],
+      shown=["the model is unchanged"])
+def test_extract_features_leaves_the_model_alone(student, ref, rng):
+    """extract_features leaves the model as it was: values, dtypes, requires_grad flags, training mode"""
+    for pretrained in (True, False):
+        seed = int(rng.integers(0, 10_000))
+        X = images(rng, 3)
+        for stage in ("conv1", "conv2"):
+            _, after = student.call_keeping_args("extract_features", model_arg(seed, pretrained=pretrained), X, stage)
+            if not isinstance(after[0], ModuleState) or list(after[0].params) != NAMES:
+                raise CheckFailure("extract_features replaced or restructured the model it received: do not "
+                                   "change the model")
+            what = same_state(after[0], state_of(ref.make_model(5, seed=seed, pretrained=pretrained)))
+            if what:
+                raise CheckFailure(f"extract_features (stage {stage!r}) changed {what} of the model: do not change "
+                                   "the model (compute on it as it is, or on a copy)")
