@@ -5,8 +5,10 @@ optimizer; the Newton step with a float64 solve and with the residual of its lin
 L-BFGS two-loop recursion with the explicit BFGS inverse-Hessian matrix built from the same pairs
 (an independent oracle) and with the reference; Hessian-vector products with torch double backward;
 power iteration with np.linalg.eigvalsh (spectra with a gap, so the convergence after the given
-number of iterations is far below the tolerance); gradient clipping with
-torch.nn.utils.clip_grad_norm_. Random sizes and values from `rng`; messages name the case only.
+number of iterations is far below the tolerance) and with the stated recipe replayed for a few
+updates (either reading of the Rayleigh quotient accepted); gradient clipping with
+torch.nn.utils.clip_grad_norm_. Every check's contract (the rules it enforces, as the release
+states them) is on its @part marker. Random sizes and values from `rng`; messages name the case only.
 """
 import warnings
 
@@ -14,7 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.harness import CheckFailure, expect_array, expect_close, expect_float, expect_tuple, expect_unchanged, part
+from grader.harness import (CheckFailure, expect_array, expect_close, expect_float, expect_no_alias, expect_rng_untouched,
+                            expect_tuple, expect_unchanged, part)
 from grader.kernel import StudentRaised
 
 LR_RTOL, LR_ATOL = 1e-10, 1e-15    # closed forms vs torch's recursive/chainable forms
@@ -63,7 +66,13 @@ def lr_sequence(student, fname, schedule, n, case):
 
 
 # -- schedules ------------------------------------------------------------------------------------
-@part("lr_schedule")
+@part("lr_schedule",
+      states=["eta_0 * gamma ** (step // k)", "eta_0 * gamma ** step",
+              "eta_min + (eta_0 - eta_min) * (1 + cos(pi * step / T)) / 2, for every step >= 0",
+              "Every value comes from the dict, none is fixed in the code",
+              "within a relative tolerance of $10^{-10}$"],
+      shown=["Whole sequences against torch.optim.lr_scheduler (other parameters than above",
+             "The cosine keeps following the formula past t_max"])
 def test_lr_at_matches_torch_schedulers(student, ref, rng):
     """lr_at gives the same learning rates as StepLR, ExponentialLR and CosineAnnealingLR at every step"""
     for trial, kind in enumerate(["step", "exponential", "cosine", "cosine", "step"]):
@@ -84,27 +93,39 @@ def test_lr_at_matches_torch_schedulers(student, ref, rng):
         expect_close(got, [ref.lr_at(schedule, t) for t in range(n)], "lr_at", case, rtol=LR_RTOL, atol=LR_ATOL * base)
 
 
-@part("lr_schedule")
+@part("lr_schedule",
+      states=["eta_min` defaults to 0", "An unknown name raises a `ValueError` whose message contains the unknown name",
+              "The dict is not modified"],
+      shown=["An unknown name: a ValueError whose message contains the unknown name", "eta_min default 0",
+             "lr_at modified its schedule dict"])
 def test_lr_at_defaults_errors_and_purity(student, rng):
-    """lr_at defaults eta_min to 0, rejects an unknown name with ValueError and leaves its dict alone"""
+    """lr_at defaults eta_min to 0, rejects an unknown name with a ValueError naming it, and leaves its dict alone"""
     t_max = int(rng.integers(2, 30))
-    schedule = {"name": "cosine", "base_lr": 0.1, "t_max": t_max}
+    base = float(10 ** rng.uniform(-3, 0))
+    schedule = {"name": "cosine", "base_lr": base, "t_max": t_max}
     got = lr_sequence(student, "lr_at", schedule, t_max + 3, "cosine without eta_min")
-    expect_close(got, torch_lrs(lambda o: S.CosineAnnealingLR(o, T_max=t_max), t_max + 3, 0.1), "lr_at",
+    expect_close(got, torch_lrs(lambda o: S.CosineAnnealingLR(o, T_max=t_max), t_max + 3, base), "lr_at",
                  "cosine without eta_min (default 0)", rtol=LR_RTOL, atol=1e-16)
-    out, after = student.call_keeping_args("lr_at", schedule, t_max)
-    if after[0] != schedule:
-        raise CheckFailure("lr_at modified its schedule dict")
+    for sched in (schedule, {"name": "step", "base_lr": base, "step_size": 2, "gamma": 0.5}):
+        out, after = student.call_keeping_args("lr_at", sched, t_max)
+        expect_unchanged([sched, t_max], after, "lr_at")
+    unknown = ["polynomial", "onecycle", "linear", "triangular"][int(rng.integers(0, 4))]
     try:
-        student.lr_at({"name": "polynomial", "base_lr": 0.1, "power": 2.0}, 3)
+        student.lr_at({"name": unknown, "base_lr": 0.1, "power": 2.0}, 3)
     except StudentRaised as err:
         if err.type_name != "ValueError":
             raise CheckFailure(f"lr_at with an unknown schedule name raised {err.type_name}; expected a ValueError")
+        if unknown not in err.message:
+            raise CheckFailure("lr_at with an unknown schedule name raised a ValueError whose message does not "
+                               "contain the unknown name; put the name in the message")
         return
     raise CheckFailure("lr_at with an unknown schedule name returned normally; expected a ValueError")
 
 
-@part("warmup")
+@part("warmup",
+      states=["eta_0 * (f0 + (1 - f0) * step / W) for step < W, else lr_at(after with base_lr, step - W)",
+              "within a relative tolerance of $10^{-10}$"],
+      shown="Against torch's SequentialLR(LinearLR, base schedule)")
 def test_warmup_matches_sequential_lr(student, ref, rng):
     """warmup_lr_at matches SequentialLR(LinearLR warm-up, base schedule) at every step"""
     for trial in range(5):
@@ -126,15 +147,53 @@ def test_warmup_matches_sequential_lr(student, ref, rng):
                      rtol=LR_RTOL, atol=LR_ATOL * base)
 
 
-@part("warmup")
+def warmup_formula(schedule, step):
+    """The stated formula, written out independently of lr_at (for the boundary checks)."""
+    base, W, f0, a = schedule["base_lr"], schedule["warmup_steps"], schedule["start_factor"], schedule["after"]
+    if step < W:
+        return base * (f0 + (1.0 - f0) * step / W)
+    t = step - W
+    if a["name"] == "step":
+        return base * a["gamma"] ** (t // a["step_size"])
+    if a["name"] == "exponential":
+        return base * a["gamma"] ** t
+    m = a.get("eta_min", 0.0)
+    return m + (base - m) * (1 + np.cos(np.pi * t / a["t_max"])) / 2
+
+
+@part("warmup",
+      states=["step 0 gives $f_0\\eta_0$", "the last warm-up step, $t = W - 1$",
+              "step $W$ gives the base schedule at its step 0", "however far beyond the end of the warm-up",
+              "$t/W$ is a true division", "$W = 1$ (a single step at $f_0\\eta_0$) and $f_0 = 1$ (no ramp) are allowed"],
+      shown=["Boundaries: step 0, the last warm-up step W - 1, step W, and far beyond the end", "W = 1 and f0 = 1 are allowed"])
+def test_warmup_boundaries(student, rng):
+    """warmup_lr_at at step 0, the last warm-up step, step W and far beyond, for W = 1, f0 = 1 and random settings"""
+    after, _, kind = random_after(rng)
+    cosine = {"name": "cosine", "t_max": int(rng.integers(2, 12)), "eta_min": float(rng.uniform(1e-3, 1e-2))}
+    settings = [(int(rng.integers(2, 12)), float(rng.uniform(0.05, 0.9)), after, f"warm-up then {kind}"),
+                (int(rng.integers(3, 9)), float(rng.uniform(0.05, 0.9)), cosine, "warm-up then cosine past t_max"),
+                (1, float(rng.uniform(0.05, 0.9)), after, "a single warm-up step (W = 1)"),
+                (int(rng.integers(2, 9)), 1.0, {"name": "exponential", "gamma": float(rng.uniform(0.8, 0.99))},
+                 "start factor 1 (no ramp)")]
+    for W, f0, a, case in settings:
+        base = float(10 ** rng.uniform(-3, 0))
+        schedule = {"name": "warmup", "base_lr": base, "warmup_steps": W, "start_factor": f0, "after": dict(a)}
+        far = W + 3 * a.get("t_max", 10) + 1     # past t_max, off the cosine's minima and maxima
+        for t, where in [(0, "step 0"), (W - 1, "the last warm-up step W - 1"), (W, "step W"),
+                         (W + 1, "step W + 1"), (far, "far beyond the end of the warm-up")]:
+            got = expect_float(student.warmup_lr_at(schedule, t), "warmup_lr_at")
+            expect_close(got, warmup_formula(schedule, t), "warmup_lr_at", f"{case}, at {where}",
+                         rtol=LR_RTOL, atol=LR_ATOL * base)
+
+
+@part("warmup", states=["Neither dict is modified"], shown="warmup_lr_at modified the 'after' dict")
 def test_warmup_leaves_its_dicts_alone(student, rng):
     """warmup_lr_at does not modify the schedule or its 'after' dict"""
     after, _, _ = random_after(rng)
     schedule = {"name": "warmup", "base_lr": 0.3, "warmup_steps": 3, "start_factor": 0.2, "after": dict(after)}
     for t in (1, 5):
         _, args_after = student.call_keeping_args("warmup_lr_at", schedule, t)
-        if args_after[0] != schedule:
-            raise CheckFailure("warmup_lr_at modified its schedule dict (or the 'after' dict inside it)")
+        expect_unchanged([schedule, t], args_after, "warmup_lr_at")
 
 
 # -- Newton -------------------------------------------------------------------------------------
@@ -144,7 +203,10 @@ def random_symmetric(rng, n, eigenvalues):
     return (q * eigenvalues) @ q.T, q
 
 
-@part("newton")
+@part("newton",
+      states=["for condition numbers up to $10^3$ the step matches the exact solution within a relative tolerance of $10^{-8}$",
+              "positive definite or indefinite"],
+      shown="By hand: H = diag(2, 4)")
 def test_newton_step_solves_the_system(student, ref, rng):
     """newton_step returns the solution of H step = -g, for positive definite and indefinite H"""
     for trial in range(6):
@@ -159,7 +221,7 @@ def test_newton_step_solves_the_system(student, ref, rng):
         expect_close(step, ref.newton_step(g, H), "newton_step", case, rtol=LIN_RTOL, atol=1e-12)
 
 
-@part("newton")
+@part("newton", states=["Neither input is modified"], shown="newton_step modified its inputs")
 def test_newton_step_on_a_quadratic(student, rng):
     """one Newton step from any point lands on the minimizer of a quadratic, and leaves its inputs alone"""
     n = int(rng.integers(2, 9))
@@ -172,6 +234,34 @@ def test_newton_step_on_a_quadratic(student, rng):
     step = expect_array(step, (n,), "newton_step")
     expect_close(A @ (w + step) - b, np.zeros(n), "gradient after one Newton step", "a quadratic (should be 0)",
                  rtol=0, atol=1e-8)
+
+
+@part("newton",
+      states=["||hess @ step + grad|| <= 1e-12 * (||hess||_2 ||step|| + ||grad||), even for condition number 1e12",
+              "forming the inverse of hess does not meet this"],
+      shown="The residual on an ill-conditioned, indefinite system (condition number 1e12)")
+def test_newton_step_residual_on_ill_conditioned_systems(student, rng):
+    """newton_step keeps the residual of H step = -g small for condition number 1e12 (solve, do not invert)"""
+    # A backward-stable solve leaves a relative residual near 1e-16; inv(H) @ g, with g along the
+    # eigenvectors of the large eigenvalues, leaves 1e-9 or more (measured over hundreds of systems).
+    for trial in range(4):
+        n = int(rng.integers(3, 10))
+        eig = np.geomspace(1e-12, 1.0, n) * float(10 ** rng.uniform(-3, 3))
+        if trial % 2:
+            eig = eig * rng.choice([-1.0, 1.0], size=n)
+        H, Q = random_symmetric(rng, n, eig)
+        H = (H + H.T) / 2
+        g = Q[:, -1] * float(rng.uniform(0.5, 5.0)) * float(rng.choice([-1.0, 1.0]))   # along the top eigenvector
+        case = ("indefinite" if trial % 2 else "positive definite") + " Hessian with condition number 1e12"
+        step = expect_array(student.newton_step(g, H), (n,), "newton_step")
+        if not np.all(np.isfinite(step)):
+            raise CheckFailure(f"newton_step, {case}: the step contains inf or NaN")
+        res = float(np.linalg.norm(H @ step + g))
+        bound = 1e-12 * (float(np.linalg.norm(H, 2)) * float(np.linalg.norm(step)) + float(np.linalg.norm(g)))
+        if not res <= bound:
+            raise CheckFailure(f"newton_step, {case}: the residual ||H step + g|| is {res / bound * 1e-12:.1e} "
+                               "relative to ||H|| ||step|| + ||g||, above 1e-12; solve the linear system "
+                               "(np.linalg.solve) instead of forming the inverse of H")
 
 
 # -- L-BFGS ---------------------------------------------------------------------------------------
@@ -197,12 +287,15 @@ def secant_pairs(rng, n, m, varying):
     return s_list, y_list
 
 
-@part("lbfgs")
+@part("lbfgs",
+      states=["The check cell compares your two-loop result with that explicit matrix, an independent oracle (relative tolerance $10^{-8}$)",
+              "uses every pair it is given", "1, 5 or 20 alike"],
+      shown=["the two-loop result equals -B g for the explicit BFGS B", "every pair given is used: 20 pairs too"])
 def test_lbfgs_matches_explicit_bfgs(student, ref, rng):
-    """lbfgs_direction equals -B g for the explicit BFGS matrix built from the same pairs"""
+    """lbfgs_direction equals -B g for the explicit BFGS matrix built from the same pairs, short and long histories"""
     for trial in range(8):
         n = int(rng.integers(2, 12))
-        m = int(rng.integers(1, 8))
+        m = int(rng.integers(1, 8)) if trial < 6 else int(rng.integers(12, 25))   # always two long histories
         varying = trial % 2 == 1
         s_list, y_list = secant_pairs(rng, n, m, varying)
         g = rng.normal(0, 2, size=n)
@@ -215,33 +308,47 @@ def test_lbfgs_matches_explicit_bfgs(student, ref, rng):
                      rtol=LIN_RTOL, atol=1e-10 * scale)
 
 
-@part("lbfgs")
+@part("lbfgs",
+      states=["with an **empty history** ($m = 0$) the direction is $-g$",
+              "It **modifies neither `grad` nor the lists** (nor the arrays in them)"],
+      shown=["An empty history (no pairs): steepest descent", "neither grad nor the lists are modified",
+             "secant condition B y = s for the newest pair"])
 def test_lbfgs_no_pairs_secant_and_purity(student, rng):
-    """lbfgs_direction is -g without pairs, satisfies the newest secant condition, and leaves its inputs alone"""
+    """lbfgs_direction is -g without pairs, satisfies the newest secant condition, and leaves every input alone"""
     n = int(rng.integers(2, 10))
     g = rng.normal(size=n)
-    d = expect_array(student.lbfgs_direction(g, [], []), (n,), "lbfgs_direction")
-    expect_close(d, -g, "lbfgs_direction", "no pairs (steepest descent)", rtol=1e-15, atol=0)
+    d, after = student.call_keeping_args("lbfgs_direction", g, [], [])
+    expect_unchanged([g, [], []], after, "lbfgs_direction")
+    d = expect_array(d, (n,), "lbfgs_direction")
+    expect_close(d, -g, "lbfgs_direction", "an empty history (steepest descent)", rtol=1e-15, atol=0)
     s_list, y_list = secant_pairs(rng, n, int(rng.integers(2, 6)), True)
-    out, after = student.call_keeping_args("lbfgs_direction", y_list[-1], s_list, y_list)
+    out, after = student.call_keeping_args("lbfgs_direction", y_list[-1].copy(), s_list, y_list)
     expect_close(-expect_array(out, (n,), "lbfgs_direction"), s_list[-1], "B y for the newest pair",
                  "secant condition B y = s", rtol=LIN_RTOL, atol=1e-10 * float(np.abs(s_list[-1]).max()))
-    for name, before, now in (("s_list", s_list, after[1]), ("y_list", y_list, after[2])):
-        if not (isinstance(now, list) and len(now) == len(before)
-                and all(type(a) is np.ndarray and np.array_equal(a, b) for a, b in zip(now, before))):
-            raise CheckFailure(f"lbfgs_direction modified {name}; work on copies")
+    expect_unchanged([y_list[-1], s_list, y_list], after, "lbfgs_direction")
+    g = rng.normal(size=n)
+    s_list, y_list = secant_pairs(rng, n, int(rng.integers(3, 8)), False)
+    _, after = student.call_keeping_args("lbfgs_direction", g, s_list, y_list)
+    expect_unchanged([g, s_list, y_list], after, "lbfgs_direction")
 
 
 # -- critical points --------------------------------------------------------------------------------
-def classify(student, H, want, case):
-    got = student.classify_critical_point(H)
+def classify(student, H, want, case, tol=None):
+    args = (H,) if tol is None else (H, tol)
+    got, after = student.call_keeping_args("classify_critical_point", *args)
+    expect_unchanged(list(args), after, "classify_critical_point")
     if not isinstance(got, str):
         raise CheckFailure(f"classify_critical_point returned {type(got).__name__}; expected a string")
     if got != want:
         raise CheckFailure(f"classify_critical_point, {case}: returned {got!r}, expected {want!r}")
 
 
-@part("critical_point")
+@part("critical_point",
+      states=['"saddle"     at least one > 0 and at least one < 0 (zeros allowed)',
+              '"degenerate" otherwise (no eigenvalue of one sign, at least one zero; e.g. H = 0)',
+              "the Hessian you are given is not modified"],
+      shown=["Rotated Hessians: the diagonal entries are no evidence, the eigenvalues are",
+             "The Hessian is not modified"])
 def test_classify_random_rotated_hessians(student, rng):
     """classify_critical_point reads the eigenvalues of rotated Hessians, with the stated tolerance"""
     for trial in range(3):
@@ -268,16 +375,69 @@ def test_classify_random_rotated_hessians(student, rng):
             classify(student, H, want, f"{case} (rotated)")
 
 
-@part("critical_point")
+@part("critical_point", states=["e.g. H = 0"], shown="By hand: the Hessians of x^2 + y^2")
 def test_classify_edge_cases(student, rng):
     """classify_critical_point handles the zero matrix, 1 x 1 Hessians and diagonal ones"""
     n = int(rng.integers(2, 6))
     classify(student, np.zeros((n, n)), "degenerate", "the zero matrix")
+    classify(student, np.zeros((1, 1)), "degenerate", "the 1 x 1 zero matrix")
     classify(student, np.array([[float(rng.uniform(0.1, 5))]]), "minimum", "a 1 x 1 positive Hessian")
     classify(student, np.array([[-float(rng.uniform(0.1, 5))]]), "maximum", "a 1 x 1 negative Hessian")
     # Diagonal entries all positive, eigenvalues not: [[1, 2], [2, 1]] has eigenvalues 3 and -1.
     a = float(rng.uniform(0.5, 2))
     classify(student, np.array([[a, 2 * a], [2 * a, a]]), "saddle", "positive diagonal but indefinite")
+
+
+@part("critical_point",
+      states=["counts as **zero when $|\\lambda_i| \\le \\texttt{tol}\\cdot\\max(1, \\max_j |\\lambda_j|)$**",
+              "It is **relative** to the largest magnitude when that exceeds 1",
+              "and **absolute** below 1", "an eigenvalue exactly at the threshold counts as zero",
+              "Use the `tol` you are given"],
+      shown=["The tolerance across scales: relative to the largest magnitude above 1, absolute below 1",
+             "the tol argument is used", "an eigenvalue exactly at the threshold counts as zero"])
+def test_classify_tolerance_across_scales(student, rng):
+    """classify_critical_point applies tol * max(1, max |lambda|): relative above 1, absolute below, <= at the threshold"""
+    n = int(rng.integers(3, 7))
+    sign = float(rng.choice([-1.0, 1.0]))
+    extreme = "minimum" if sign > 0 else "maximum"
+    # Large scale: the largest magnitude is 1e4 .. 1e8; one eigenvalue far above 1e-8 in absolute terms
+    # but below tol * max |lambda|: zero under the stated (relative) rule.
+    big = float(10 ** rng.uniform(4, 8))
+    eig = sign * np.concatenate([[big], big * rng.uniform(0.1, 1, size=n - 2), [big * 1e-8 * float(rng.uniform(0.01, 0.5))]])
+    H, _ = random_symmetric(rng, n, eig)
+    classify(student, (H + H.T) / 2, "degenerate", "large eigenvalues with one below tol * max |lambda| (relative rule)")
+    # Small scale: the largest magnitude is 1e-6 .. 1e-2, one eigenvalue below 1e-8 (absolute rule) but far
+    # above tol * max |lambda|.
+    small = float(10 ** rng.uniform(-6, -2))
+    eig = sign * np.concatenate([[small], small * rng.uniform(0.1, 1, size=n - 2), [1e-8 * float(rng.uniform(0.05, 0.5))]])
+    H, _ = random_symmetric(rng, n, eig)
+    classify(student, (H + H.T) / 2, "degenerate", "small eigenvalues with one below tol (absolute rule below 1)")
+    # Every eigenvalue below 1e-8 in magnitude: all count as zero.
+    eig = sign * 1e-8 * rng.uniform(0.05, 0.9, size=n)
+    H, _ = random_symmetric(rng, n, eig)
+    classify(student, (H + H.T) / 2, "degenerate", "every eigenvalue below tol (all zero)")
+    # Small but clearly non-zero eigenvalues: a minimum or maximum (a purely absolute tol * max |lambda| would agree,
+    # a tolerance of 1e-8 scaled up would not).
+    eig = sign * small * rng.uniform(0.1, 1, size=n)
+    H, _ = random_symmetric(rng, n, eig)
+    classify(student, (H + H.T) / 2, extreme, f"small eigenvalues all of one sign, above tol")
+    # The tol argument: non-default values change the answer.
+    eig = sign * np.concatenate([rng.uniform(0.5, 2, size=n - 1), [float(rng.uniform(1e-5, 5e-4))]])
+    H, _ = random_symmetric(rng, n, eig)
+    H = (H + H.T) / 2
+    classify(student, H, "degenerate", "tol = 1e-3 given (the smallest eigenvalue counts as zero)", tol=1e-3)
+    classify(student, H, extreme, "tol = 1e-6 given (the smallest eigenvalue is not zero)", tol=1e-6)
+    eig = sign * np.concatenate([rng.uniform(0.5, 2, size=n - 1), [float(rng.uniform(1e-10, 1e-9))]])
+    H = np.diag(eig)
+    classify(student, H, extreme, "tol = 1e-12 given (an eigenvalue of about 1e-10 is not zero)", tol=1e-12)
+    # Exactly at the threshold (diagonal: the eigenvalues are exact; powers of two keep tol * max exact).
+    top = 2.0 ** int(rng.integers(1, 20))
+    for tol in (1e-8, float(rng.choice([1e-6, 1e-4, 1e-10]))):
+        d = sign * np.array([top] + [top / 2.0] * (n - 2) + [tol * top])
+        classify(student, np.diag(d[rng.permutation(n)]), "degenerate",
+                 "an eigenvalue exactly at the threshold tol * max |lambda| (counts as zero)", tol=tol)
+    d = sign * np.array([0.5] * (n - 1) + [1e-8])
+    classify(student, np.diag(d), "degenerate", "an eigenvalue exactly at the threshold tol * 1 (counts as zero)")
 
 
 # -- Hessian-vector products -----------------------------------------------------------------------
@@ -290,7 +450,11 @@ def torch_hvp(X, y, w, v, reg):
     return hv.numpy()
 
 
-@part("hvp")
+@part("hvp",
+      states=["H = X.T @ diag(p * (1 - p)) @ X / N + reg * I and p = sigmoid(X @ w)",
+              "within $|\\text{error}| \\le 10^{-13} + 10^{-10}\\,|\\text{expected}|$",
+              "`X`, `y`, `w` and `v` are not modified"],
+      shown=["Random problems against torch double backward", "logistic_hvp modified X"])
 def test_logistic_hvp_matches_double_backward(student, ref, rng):
     """logistic_hvp matches torch double backward, with and without the L2 term"""
     for trial in range(6):
@@ -301,12 +465,12 @@ def test_logistic_hvp_matches_double_backward(student, ref, rng):
         reg = 0.0 if trial % 2 == 0 else float(rng.uniform(0.01, 2.0))
         case = f"random problem, {'reg = 0' if reg == 0 else 'reg > 0'}"
         hv, after = student.call_keeping_args("logistic_hvp", X, y, w, v, reg)
-        expect_unchanged([X, y, w, v], after, "logistic_hvp")
+        expect_unchanged([X, y, w, v, reg], after, "logistic_hvp")
         expect_close(hv, torch_hvp(X, y, w, v, reg), "logistic_hvp", case, rtol=HVP_RTOL, atol=HVP_ATOL)
         expect_close(hv, ref.logistic_hvp(X, y, w, v, reg), "logistic_hvp", case, rtol=HVP_RTOL, atol=HVP_ATOL)
 
 
-@part("hvp")
+@part("hvp", states=["`reg` defaults to 0"], shown="default reg = 0")
 def test_logistic_hvp_default_reg_and_linearity(student, rng):
     """logistic_hvp defaults to reg = 0, is linear in v, and equals the Hessian built column by column"""
     N, n = int(rng.integers(5, 40)), int(rng.integers(2, 7))
@@ -321,11 +485,46 @@ def test_logistic_hvp_default_reg_and_linearity(student, rng):
                  "H e_j for every basis vector e_j", rtol=1e-9, atol=1e-13)
 
 
+@part("hvp",
+      states=["The function **never overflows**: no overflow or invalid-value warning and no NaN for logits of any size",
+              "the checks raise numpy's overflow warnings as errors"],
+      shown=["Whole examples with extreme logits", "overflow warnings as errors, as in the checks"])
+def test_logistic_hvp_extreme_examples(student, rng):
+    """logistic_hvp never overflows when whole examples have logits in the thousands, positive and negative"""
+    N, n = int(rng.integers(6, 30)), int(rng.integers(2, 8))
+    X = rng.normal(size=(N, n))
+    w, v = rng.normal(size=n), rng.normal(size=n)
+    # at least two examples pushed to logits of about +1000 .. +3000 and two to about -3000 .. -1000
+    k = int(rng.integers(2, N // 2))
+    shift = rng.uniform(1000, 3000, size=2 * k) * np.repeat([1.0, -1.0], k)
+    rows = rng.permutation(N)[:2 * k]
+    X[rows] += (shift - X[rows] @ w)[:, None] * w / (w @ w)
+    y = rng.integers(0, 2, size=N).astype(float)
+    reg = float(rng.choice([0.0, float(rng.uniform(0.01, 1.0))]))
+    try:
+        hv = student.call_strict("logistic_hvp", X, y, w, v, reg)
+    except StudentRaised as err:
+        if err.type_name == "FloatingPointError":
+            raise CheckFailure("logistic_hvp overflowed (numpy's overflow or invalid-value warning, raised as an "
+                               "error here) on examples whose logits X @ w are in the thousands; compute the sigmoid "
+                               "without exp of a large positive number") from None
+        raise
+    hv = expect_array(hv, (n,), "logistic_hvp")
+    if not np.all(np.isfinite(hv)):
+        raise CheckFailure("logistic_hvp returned inf or NaN on examples with logits in the thousands")
+    expect_close(hv, torch_hvp(X, y, w, v, reg), "logistic_hvp", "whole examples with extreme logits",
+                 rtol=HVP_RTOL, atol=HVP_ATOL)
+    _, after = student.call_keeping_args("logistic_hvp", X, y, w, v, reg)
+    expect_unchanged([X, y, w, v, reg], after, "logistic_hvp")
+
+
 # -- power iteration --------------------------------------------------------------------------------
 def check_power(student, H, want_lam, want_vec, iters, seed, case):
     n = H.shape[0]
-    out, after = student.call_keeping_args("top_eigenvalue", H, iters, seed)
-    expect_unchanged([H], after, "top_eigenvalue")
+    out, after, seen = student.observe("top_eigenvalue", H, iters, seed)
+    expect_unchanged([H, iters, seed], after, "top_eigenvalue")
+    expect_rng_untouched(seen, "top_eigenvalue")
+    expect_no_alias(seen, "top_eigenvalue")
     lam, v = expect_tuple(out, 2, "top_eigenvalue")
     lam = expect_float(lam, "top_eigenvalue eigenvalue")
     v = expect_array(v, (n,), "top_eigenvalue eigenvector")
@@ -335,7 +534,22 @@ def check_power(student, H, want_lam, want_vec, iters, seed, case):
                  rtol=1e-8, atol=0)
 
 
-@part("power_iteration")
+def power_recipe(H, iters, seed):
+    """The stated recipe: v_0 from the seed, then iters updates. Returns (v_{iters}, both readings of lam)."""
+    x = np.random.default_rng(seed).standard_normal(H.shape[0])
+    v = x / np.linalg.norm(x)
+    before = 0.0
+    for _ in range(iters):
+        h = H @ v
+        before = float(v @ h)
+        v = h / np.linalg.norm(h)
+    return v, (before, float(v @ (H @ v)))
+
+
+@part("power_iteration",
+      states=["Return $\\lambda$, a Python float **with its sign**", "a new array of norm 1",
+              "$H$ is not modified"],
+      shown=["A dominant NEGATIVE eigenvalue keeps its sign", "norm of the eigenvector"])
 def test_top_eigenvalue_matches_eigvalsh(student, rng):
     """top_eigenvalue finds the dominant eigenvalue with its sign, and its eigenvector"""
     for trial in range(6):
@@ -349,7 +563,11 @@ def test_top_eigenvalue_matches_eigvalsh(student, rng):
                     int(rng.integers(0, 1000)), case)
 
 
-@part("power_iteration")
+@part("power_iteration",
+      states=["Never start from a fixed vector such as all ones",
+              "the global random state is not touched, and the same seed gives the same result"],
+      shown=["A matrix for which the all-ones vector is an eigenvector of a SMALL eigenvalue",
+             "top_eigenvalue touched numpy's global random state"])
 def test_top_eigenvalue_random_start(student, rng):
     """top_eigenvalue starts from a random vector (all ones is an eigenvector of the second eigenvalue here)"""
     # Eigenvalues: top for u (orthogonal to the all-ones vector), top / 2 for the all-ones vector, the
@@ -371,6 +589,62 @@ def test_top_eigenvalue_random_start(student, rng):
                 "a matrix for which the all-ones vector is an eigenvector of the second eigenvalue")
 
 
+@part("power_iteration",
+      states=["Start from $x$ = `np.random.default_rng(seed).standard_normal(n)` and $v = x/\\|x\\|$",
+              "$\\lambda$ is $v^\\top H v$ for the unit vector *before* the last multiplication",
+              "the checks accept either value, and both must come with exactly this $v$",
+              "with the defaults `iters = 100`, `seed = 0`"],
+      shown=["The recipe step by step: after iters = 2 updates from the seeded start",
+             "The defaults (iters = 100, seed = 0) give the same as passing them"])
+def test_top_eigenvalue_follows_the_recipe(student, rng):
+    """top_eigenvalue after 1, 2 and 3 updates and with the defaults: the seeded start, v after the last update,
+    lam of the vector before it (or of the returned one)"""
+    n = int(rng.integers(3, 9))
+    H, _ = random_symmetric(rng, n, rng.uniform(-1, 1, size=n) * float(10 ** rng.uniform(-1, 1)))
+    H = (H + H.T) / 2
+    runs = [(iters, int(rng.integers(0, 10_000))) for iters in (1, 2, 3)] + [(None, None)]
+    for iters, seed in runs:
+        case = "with the defaults (iters = 100, seed = 0)" if iters is None else f"after {iters} update(s) from the seeded start"
+        if iters is None:
+            out, after, seen = student.observe("top_eigenvalue", H)
+            iters, seed = 100, 0
+        else:
+            out, after, seen = student.observe("top_eigenvalue", H, iters, seed)
+        expect_rng_untouched(seen, "top_eigenvalue")
+        lam, v = expect_tuple(out, 2, "top_eigenvalue")
+        lam = expect_float(lam, "top_eigenvalue eigenvalue")
+        want_v, readings = power_recipe(H, iters, seed)
+        expect_close(expect_array(v, (n,), "top_eigenvalue eigenvector"), want_v, "top_eigenvalue eigenvector",
+                     case, rtol=EIG_RTOL, atol=1e-12)
+        scale = float(np.abs(H).max())
+        if not any(abs(lam - r) <= EIG_RTOL * abs(r) + 1e-13 * scale for r in readings):
+            raise CheckFailure(f"top_eigenvalue eigenvalue, {case}: neither the Rayleigh quotient of the unit vector "
+                               "before the last multiplication nor that of the returned vector; check the start "
+                               "vector, the number of updates and which vector the quotient uses")
+    a = student.top_eigenvalue(H, 5, runs[0][1])
+    b = student.top_eigenvalue(H, 5, runs[0][1])
+    if expect_float(a[0], "top_eigenvalue eigenvalue") != expect_float(b[0], "top_eigenvalue eigenvalue") \
+            or not np.array_equal(expect_array(a[1], (n,), "top_eigenvalue eigenvector"), b[1]):
+        raise CheckFailure("top_eigenvalue gave two different results for the same seed")
+
+
+@part("power_iteration",
+      states=["If $h$ is exactly 0 (for instance $H = 0$), stop and return $(0.0, v)$ with the current unit vector $v$: no division by zero, no NaN"],
+      shown="H = 0: h is exactly 0, so (0.0, v) with the current unit vector: no NaN")
+def test_top_eigenvalue_zero_matrix(student, rng):
+    """top_eigenvalue of the zero matrix is (0.0, the seeded unit start vector), with no NaN"""
+    n = int(rng.integers(2, 8))
+    seed, iters = int(rng.integers(0, 10_000)), int(rng.integers(1, 6))
+    lam, v = expect_tuple(student.top_eigenvalue(np.zeros((n, n)), iters, seed), 2, "top_eigenvalue")
+    lam = expect_float(lam, "top_eigenvalue eigenvalue")
+    v = expect_array(v, (n,), "top_eigenvalue eigenvector")
+    if lam != 0.0 or not np.all(np.isfinite(v)):
+        raise CheckFailure("top_eigenvalue of the zero matrix: expected (0.0, the current unit vector) with no NaN")
+    x = np.random.default_rng(seed).standard_normal(n)
+    expect_close(v, x / np.linalg.norm(x), "top_eigenvalue eigenvector", "the zero matrix (the current unit vector)",
+                 rtol=1e-12, atol=1e-15)
+
+
 # -- clipping -------------------------------------------------------------------------------------
 def torch_clip(grads, max_norm):
     params = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
@@ -380,14 +654,12 @@ def torch_clip(grads, max_norm):
     return [p.grad.numpy() for p in params], float(total)
 
 
-def check_clip(student, grads, max_norm, case):
-    out, after = student.call_keeping_args("clip_grad_norm", grads, max_norm)
-    now = after[0]
-    if not (isinstance(now, list) and len(now) == len(grads)
-            and all(type(a) is np.ndarray and np.array_equal(a, b) for a, b in zip(now, grads))):
-        raise CheckFailure("clip_grad_norm modified its list of gradients; return new arrays")
+def check_clip(student, grads, max_norm, case, want=None):
+    out, after, seen = student.observe("clip_grad_norm", grads, max_norm)
+    expect_unchanged([grads, max_norm], after, "clip_grad_norm")
+    expect_no_alias(seen, "clip_grad_norm")
     clipped, total = expect_tuple(out, 2, "clip_grad_norm")
-    want, want_total = torch_clip(grads, max_norm)
+    want, want_total = torch_clip(grads, max_norm) if want is None else want
     expect_close(expect_float(total, "clip_grad_norm total_norm"), want_total, "clip_grad_norm total_norm", case,
                  rtol=CLIP_RTOL, atol=CLIP_ATOL)
     if not isinstance(clipped, (list, tuple)) or len(clipped) != len(grads):
@@ -396,7 +668,11 @@ def check_clip(student, grads, max_norm, case):
         expect_close(c, w, f"clip_grad_norm clipped gradient {k + 1}", case, rtol=CLIP_RTOL, atol=CLIP_ATOL)
 
 
-@part("clip")
+@part("clip",
+      states=["the norm is taken over **all** tensors at once", "within a relative tolerance of $10^{-12}$",
+              "the function returns the total norm **before** clipping", "clip **by norm, not by value**",
+              "Ours does not modify its inputs"],
+      shown=["Random lists against torch, above and below the threshold; inputs unchanged"])
 def test_clip_matches_torch(student, rng):
     """clip_grad_norm matches torch.nn.utils.clip_grad_norm_ above and below the threshold"""
     for trial in range(6):
@@ -409,13 +685,42 @@ def test_clip_matches_torch(student, rng):
         check_clip(student, grads, max_norm, "norm above max_norm" if above else "norm below max_norm (unchanged)")
 
 
-@part("clip")
+@part("clip",
+      states=["all-zero gradients stay zero, with total norm 0.0 (no NaN)", "`max_norm` is any float $c > 0$",
+              "the factor is never above 1 (a small gradient is never scaled up)"],
+      shown=["zeros give zeros, no NaN", "for max_norm in [0.5, 5.0, 100.0]"])
 def test_clip_edge_cases(student, rng):
     """clip_grad_norm handles zero gradients, one tensor, and a norm just above the threshold"""
     shape = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
     check_clip(student, [np.zeros(shape), np.zeros(3)], 1.0, "all-zero gradients")
+    check_clip(student, [np.zeros(shape)], float(10 ** rng.uniform(-3, 3)), "all-zero gradients, another max_norm")
     g = rng.normal(size=shape)
     check_clip(student, [g], float(rng.uniform(0.1, 0.5)), "a single tensor")
     grads = [rng.normal(size=shape), rng.normal(size=4)]
     total = float(np.sqrt(sum(np.sum(x ** 2) for x in grads)))
     check_clip(student, grads, total * (1 - 1e-3), "a norm just above max_norm")
+    # wildly different scales between the tensors of one list
+    grads = [rng.normal(0, 1e-4, size=shape), rng.normal(0, 1e4, size=3), rng.normal(0, 1.0, size=(2, 2))]
+    total = float(np.sqrt(sum(np.sum(x ** 2) for x in grads)))
+    check_clip(student, grads, total * float(rng.uniform(0.01, 0.5)), "tensors of wildly different scales")
+
+
+@part("clip",
+      states=["**a norm exactly equal to $c$ is still scaled**, by $c/(c + 10^{-6})$",
+              "a gradient is left unchanged exactly when $\\|g\\| + 10^{-6} \\le c$",
+              "it **returns new arrays**, never the input arrays themselves, even when nothing is clipped"],
+      shown=["A norm exactly equal to max_norm is still scaled", "New arrays, never the inputs themselves"])
+def test_clip_threshold_and_new_arrays(student, rng):
+    """clip_grad_norm scales a norm exactly at max_norm by c / (c + 1e-6), and returns new arrays when nothing is clipped"""
+    # (3, 4) and (12,) times a power of two: the norm 13 * 2^k is exact in floating point.
+    scale = 2.0 ** int(rng.integers(-6, 7))
+    grads = [np.array([3.0, 4.0]) * scale, np.array([[12.0]]) * scale]
+    c = 13.0 * scale
+    coef = c / (c + 1e-6)
+    check_clip(student, grads, c, "a norm exactly equal to max_norm (still scaled)",
+               want=([g * coef for g in grads], c))
+    # A norm just below c - 1e-6: unchanged, and returned as new arrays (never the input arrays).
+    shape = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    grads = [rng.normal(size=shape), rng.normal(size=int(rng.integers(1, 5)))]
+    total = float(np.sqrt(sum(np.sum(x ** 2) for x in grads)))
+    check_clip(student, grads, total * float(rng.uniform(1.5, 100)), "nothing to clip (returned as new arrays)")

@@ -7,6 +7,38 @@ DEPENDS = {"warmup": ["lr_schedule"]}
 
 MUTANTS = {
     "lr_schedule": {
+        "ValueError without the unknown name": """
+_lr_at_ok = lr_at
+def lr_at(schedule, step):
+    if schedule["name"] not in ("step", "exponential", "cosine"):
+        raise ValueError("unknown schedule")
+    return _lr_at_ok(schedule, step)
+""",
+        "eta_min defaults to 1e-6": """
+def lr_at(schedule, step):
+    name, base = schedule["name"], schedule["base_lr"]
+    if name == "step":
+        return float(base * schedule["gamma"] ** (step // schedule["step_size"]))
+    if name == "exponential":
+        return float(base * schedule["gamma"] ** step)
+    if name == "cosine":
+        m = schedule.get("eta_min", 1e-6)
+        return float(m + (base - m) * (1 + np.cos(np.pi * step / schedule["t_max"])) / 2)
+    raise ValueError(name)
+""",
+        "writes the default eta_min into the dict": """
+def lr_at(schedule, step):
+    name, base = schedule["name"], schedule["base_lr"]
+    if name == "step":
+        return float(base * schedule["gamma"] ** (step // schedule["step_size"]))
+    if name == "exponential":
+        return float(base * schedule["gamma"] ** step)
+    if name == "cosine":
+        schedule.setdefault("eta_min", 0.0)
+        m = schedule["eta_min"]
+        return float(m + (base - m) * (1 + np.cos(np.pi * step / schedule["t_max"])) / 2)
+    raise ValueError(name)
+""",
         "step decay one step late": '''
 def lr_at(schedule, step):
     name, base = schedule["name"], schedule["base_lr"]
@@ -64,6 +96,33 @@ def lr_at(schedule, step):
 ''',
     },
     "warmup": {
+        "integer division in the ramp": """
+def warmup_lr_at(schedule, step):
+    base, W, f0 = schedule["base_lr"], schedule["warmup_steps"], schedule["start_factor"]
+    if step < W:
+        return float(base * (f0 + (1 - f0) * (step // W)))
+    return lr_at(dict(schedule["after"], base_lr=base), step - W)
+""",
+        "start factor 1 treated as no warm-up at all": """
+def warmup_lr_at(schedule, step):
+    base, W, f0 = schedule["base_lr"], schedule["warmup_steps"], schedule["start_factor"]
+    if f0 == 1.0:
+        return lr_at(dict(schedule["after"], base_lr=base), step)
+    if step < W:
+        return float(base * (f0 + (1 - f0) * step / W))
+    return lr_at(dict(schedule["after"], base_lr=base), step - W)
+""",
+        "base schedule held at its last value far beyond t_max": """
+def warmup_lr_at(schedule, step):
+    base, W, f0 = schedule["base_lr"], schedule["warmup_steps"], schedule["start_factor"]
+    if step < W:
+        return float(base * (f0 + (1 - f0) * step / W))
+    after = schedule["after"]
+    t = step - W
+    if after["name"] == "cosine":
+        t = min(t, after["t_max"])
+    return lr_at(dict(after, base_lr=base), t)
+""",
         "ramp reaches the base rate one step early": '''
 def warmup_lr_at(schedule, step):
     base, W, f0 = schedule["base_lr"], schedule["warmup_steps"], schedule["start_factor"]
@@ -96,6 +155,19 @@ def warmup_lr_at(schedule, step):
 ''',
     },
     "newton": {
+        "inverts the Hessian (solve, do not invert)": """
+def newton_step(grad, hess):
+    return -np.linalg.inv(hess) @ grad
+""",
+        "pseudo-inverse of the Hessian": """
+def newton_step(grad, hess):
+    return -np.linalg.pinv(hess) @ grad
+""",
+        "negates the gradient in place": """
+def newton_step(grad, hess):
+    grad *= -1
+    return np.linalg.solve(hess, grad)
+""",
         "sign flipped (solves H step = g)": '''
 def newton_step(grad, hess):
     return np.linalg.solve(hess, grad)
@@ -110,6 +182,43 @@ def newton_step(grad, hess):
 ''',
     },
     "lbfgs": {
+        "keeps only the last 10 pairs": """
+_lbfgs_ok = lbfgs_direction
+def lbfgs_direction(grad, s_list, y_list):
+    return _lbfgs_ok(grad, s_list[-10:], y_list[-10:])
+""",
+        "works on grad in place": """
+def lbfgs_direction(grad, s_list, y_list):
+    q = grad
+    m = len(s_list)
+    rho = [1.0 / (y_list[i] @ s_list[i]) for i in range(m)]
+    a = [0.0] * m
+    for i in reversed(range(m)):
+        a[i] = rho[i] * (s_list[i] @ q)
+        q -= a[i] * y_list[i]
+    r = (s_list[-1] @ y_list[-1]) / (y_list[-1] @ y_list[-1]) * q if m else q.copy()
+    for i in range(m):
+        b = rho[i] * (y_list[i] @ r)
+        r = r + (a[i] - b) * s_list[i]
+    return -r
+""",
+        "reverses the history lists in place": """
+def lbfgs_direction(grad, s_list, y_list):
+    q = np.array(grad, dtype=float)
+    m = len(s_list)
+    s_list.reverse()
+    y_list.reverse()                       # newest first for the first loop, never put back
+    rho = [1.0 / (y @ s) for s, y in zip(s_list, y_list)]
+    a = [0.0] * m
+    for i in range(m):
+        a[i] = rho[i] * (s_list[i] @ q)
+        q = q - a[i] * y_list[i]
+    r = (s_list[0] @ y_list[0]) / (y_list[0] @ y_list[0]) * q if m else q
+    for i in reversed(range(m)):
+        b = rho[i] * (y_list[i] @ r)
+        r = r + (a[i] - b) * s_list[i]
+    return -r
+""",
         "initial scaling gamma = 1": '''
 def lbfgs_direction(grad, s_list, y_list):
     q = np.array(grad, dtype=float)
@@ -162,6 +271,56 @@ def lbfgs_direction(grad, s_list, y_list):
 ''',
     },
     "critical_point": {
+        "purely relative tolerance (tol * max |lambda|)": """
+def classify_critical_point(hessian, tol=1e-8):
+    lam = np.linalg.eigvalsh((hessian + hessian.T) / 2)
+    z = tol * np.abs(lam).max()
+    pos, neg, zero = np.any(lam > z), np.any(lam < -z), np.any(np.abs(lam) <= z)
+    if pos and neg:
+        return "saddle"
+    if zero:
+        return "degenerate"
+    return "minimum" if pos else "maximum"
+""",
+        "purely absolute tolerance (tol)": """
+def classify_critical_point(hessian, tol=1e-8):
+    lam = np.linalg.eigvalsh((hessian + hessian.T) / 2)
+    z = tol
+    pos, neg, zero = np.any(lam > z), np.any(lam < -z), np.any(np.abs(lam) <= z)
+    if pos and neg:
+        return "saddle"
+    if zero:
+        return "degenerate"
+    return "minimum" if pos else "maximum"
+""",
+        "strict < at the threshold": """
+def classify_critical_point(hessian, tol=1e-8):
+    lam = np.linalg.eigvalsh((hessian + hessian.T) / 2)
+    z = tol * max(1.0, np.abs(lam).max())
+    pos, neg, zero = np.any(lam >= z), np.any(lam <= -z), np.any(np.abs(lam) < z)
+    if pos and neg:
+        return "saddle"
+    if zero:
+        return "degenerate"
+    return "minimum" if pos else "maximum"
+""",
+        "ignores the tol argument": """
+def classify_critical_point(hessian, tol=1e-8):
+    lam = np.linalg.eigvalsh((hessian + hessian.T) / 2)
+    z = 1e-8 * max(1.0, np.abs(lam).max())
+    pos, neg, zero = np.any(lam > z), np.any(lam < -z), np.any(np.abs(lam) <= z)
+    if pos and neg:
+        return "saddle"
+    if zero:
+        return "degenerate"
+    return "minimum" if pos else "maximum"
+""",
+        "symmetrizes the Hessian in place": """
+_classify_ok = classify_critical_point
+def classify_critical_point(hessian, tol=1e-8):
+    hessian[...] = (hessian + hessian.T) / 2
+    return _classify_ok(hessian, tol)
+""",
         "reads the diagonal instead of the eigenvalues": '''
 def classify_critical_point(hessian, tol=1e-8):
     d = np.diag(hessian)
@@ -207,6 +366,28 @@ def classify_critical_point(hessian, tol=1e-8):
 ''',
     },
     "hvp": {
+        "sigmoid as exp(s) / (1 + exp(s)) (nan for large logits)": """
+def logistic_hvp(X, y, w, v, reg=0.0):
+    e = np.exp(X @ w)
+    p = e / (1 + e)
+    return X.T @ (p * (1 - p) * (X @ v)) / X.shape[0] + reg * v
+""",
+        "sigmoid as 1 / (1 + exp(-s)) (overflows for very negative logits)": """
+def logistic_hvp(X, y, w, v, reg=0.0):
+    p = 1 / (1 + np.exp(-(X @ w)))
+    return X.T @ (p * (1 - p) * (X @ v)) / X.shape[0] + reg * v
+""",
+        "scales X in place by 1 / sqrt(N)": """
+def logistic_hvp(X, y, w, v, reg=0.0):
+    X /= np.sqrt(X.shape[0])
+    p = 0.5 * (1 + np.tanh(0.5 * np.sqrt(X.shape[0]) * (X @ w)))
+    return X.T @ (p * (1 - p) * (X @ v)) + reg * v
+""",
+        "reg default 1e-4": """
+_hvp_ok = logistic_hvp
+def logistic_hvp(X, y, w, v, reg=1e-4):
+    return _hvp_ok(X, y, w, v, reg)
+""",
         "sum instead of mean over the examples": '''
 def logistic_hvp(X, y, w, v, reg=0.0):
     p = 1 / (1 + np.exp(-(X @ w)))
@@ -224,6 +405,61 @@ def logistic_hvp(X, y, w, v, reg=0.0):
 ''',
     },
     "power_iteration": {
+        "seeds numpy's global generator": """
+def top_eigenvalue(H, iters=100, seed=0):
+    np.random.seed(seed)
+    v = np.random.standard_normal(H.shape[0])
+    v /= np.linalg.norm(v)
+    lam = 0.0
+    for _ in range(iters):
+        hv = H @ v
+        lam = float(v @ hv)
+        v = hv / np.linalg.norm(hv)
+    return lam, v
+""",
+        "one update too many": """
+def top_eigenvalue(H, iters=100, seed=0):
+    v = np.random.default_rng(seed).standard_normal(H.shape[0])
+    v /= np.linalg.norm(v)
+    lam = 0.0
+    for _ in range(iters + 1):
+        hv = H @ v
+        norm = np.linalg.norm(hv)
+        if norm == 0:
+            return 0.0, v
+        lam = float(v @ hv)
+        v = hv / norm
+    return lam, v
+""",
+        "start vector not normalized before the first quotient": """
+def top_eigenvalue(H, iters=100, seed=0):
+    v = np.random.default_rng(seed).standard_normal(H.shape[0])
+    lam = 0.0
+    for _ in range(iters):
+        hv = H @ v
+        norm = np.linalg.norm(hv)
+        if norm == 0:
+            return 0.0, v / np.linalg.norm(v)
+        lam = float(v @ hv)
+        v = hv / norm
+    return lam, v
+""",
+        "no guard for H v = 0 (nan)": """
+def top_eigenvalue(H, iters=100, seed=0):
+    v = np.random.default_rng(seed).standard_normal(H.shape[0])
+    v /= np.linalg.norm(v)
+    lam = 0.0
+    for _ in range(iters):
+        hv = H @ v
+        lam = float(v @ hv)
+        v = hv / np.linalg.norm(hv)
+    return lam, v
+""",
+        "default seed 42": """
+_power_ok = top_eigenvalue
+def top_eigenvalue(H, iters=100, seed=42):
+    return _power_ok(H, iters, seed)
+""",
         "eigenvalue as the norm of H v (sign lost)": '''
 def top_eigenvalue(H, iters=100, seed=0):
     v = np.random.default_rng(seed).standard_normal(H.shape[0])
@@ -256,6 +492,33 @@ def top_eigenvalue(H, iters=100, seed=0):
 ''',
     },
     "clip": {
+        "clips by value (np.clip)": """
+def clip_grad_norm(grads, max_norm):
+    total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+    return [np.clip(g, -max_norm, max_norm) for g in grads], total
+""",
+        "returns the input arrays when nothing is clipped": """
+def clip_grad_norm(grads, max_norm):
+    total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+    coef = max_norm / (total + 1e-6)
+    if coef >= 1:
+        return list(grads), total
+    return [g * coef for g in grads], total
+""",
+        "scales only when the norm exceeds max_norm": """
+def clip_grad_norm(grads, max_norm):
+    total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+    if total > max_norm:
+        coef = max_norm / (total + 1e-6)
+        return [g * coef for g in grads], total
+    return [g.copy() for g in grads], total
+""",
+        "zero gradients give nan (0 / 0)": """
+def clip_grad_norm(grads, max_norm):
+    total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+    new_norm = min(total, max_norm * total / (total + 1e-6))
+    return [g / total * new_norm for g in grads], total
+""",
         "each tensor clipped separately": '''
 def clip_grad_norm(grads, max_norm):
     total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
