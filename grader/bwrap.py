@@ -53,11 +53,15 @@ class BubblewrapSandbox(Sandbox):
                 args += ["--ro-bind", path, path]
         # the public part of the course: its helper package and data, wherever the grading Python
         # finds them (this checkout, another one an editable install points at, COURSE_DATA_DIR)
-        for public in _sandbox.course_helper().visible_paths():
-            args += ["--ro-bind", str(public), str(public)]
+        # (a COURSE_DATA_DIR folder is shown where the helper looks by default: no variable names it)
+        for public, seen_as in _sandbox.course_helper().mounts():
+            args += ["--ro-bind", str(public), str(seen_as)]
         # the submission appears where a student's own copy would be, not under .../autograded/<student>/
         args += ["--bind", str(workdir), self.inside(workdir), "--bind", str(home), str(home)]
         return args
+
+    def helper_env(self, helper):
+        return helper.kernel_env(remapped=helper.remappable())
 
     def isolate(self, cmd, workdir, home):
         workdir = Path(workdir).resolve()

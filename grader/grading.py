@@ -190,7 +190,7 @@ def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_par
     stopped = ""
     run = None
     # course faults: (index of the first cell they can affect, reason); -1 = every part
-    faults = [(-1, f"course fault: the grading environment is broken: {problem}") for problem in environment_problems()]
+    faults = [(-1, f"course fault: {problem}") for problem in environment_problems()]
     try:
         with KernelSession(workdir, sandbox, cell_timeout=cell_timeout, call_timeout=call_timeout,
                            notebook_timeout=notebook_timeout) as session:

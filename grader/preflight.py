@@ -77,11 +77,11 @@ def data_problems(folder: Path) -> list[str]:
         try:
             actual = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError:
-            problems.append(f"the course data file {path} is missing")
+            problems.append(f"the course data file {name} is missing from {folder}")
             continue
         if actual != digest:
-            problems.append(f"the course data file {path} does not match its checksum in SHA256SUMS "
-                            f"(it was changed or corrupted)")
+            problems.append(f"the course data file {name} does not match its checksum (it was changed or "
+                            f"corrupted) in {folder}")
     _verified[key] = tuple(problems)
     return problems
 
@@ -133,12 +133,14 @@ def reference_problems(assignment: str, sandbox, seed=None, **timeouts) -> list[
                                 student="reference (preflight)", seed=seed, sandbox=sandbox, **timeouts)
     if all(p.status == PASSED for p in report.parts) and report.score == report.max_score:
         return []
-    lines = []
+    by_reason = {}  # the same reason (a course fault) usually covers several parts: say it once
     for p in report.parts:
         if p.status != PASSED:
             failed = next((c for c in p.checks if not c["passed"]), None)
             why = p.reason or (f"{failed['name']}: {failed['message']}" if failed else "")
-            lines.append(f"{p.part} {p.status.replace('_', ' ')}" + (f" ({why[:200]})" if why else ""))
+            by_reason.setdefault((p.status, why[:300]), []).append(p.part)
+    lines = [f"{', '.join(parts)} {status.replace('_', ' ')}" + (f" ({why})" if why else "")
+             for (status, why), parts in by_reason.items()]
     return [f"the reference solution of {assignment} ({source.relative_to(course.REPO)}) earns "
             f"{report.score:g}/{report.max_score:g} in the grading sandbox ({report.sandbox}, seed "
             f"{report.seed}): " + "; ".join(lines) + ". What to do: grading it would score students "

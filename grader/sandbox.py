@@ -115,10 +115,14 @@ class Sandbox:
     def start_kwargs(self, km, workdir: Path) -> dict:
         from .kernel import clean_env
         env = clean_env(km.course_home)
-        env.update(course_helper().kernel_env())
+        env.update(self.helper_env(course_helper()))
         return {"cwd": str(workdir), "env": env,
                 "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
                 "extra_arguments": ["--HistoryManager.hist_file=:memory:"]}
+
+    def helper_env(self, helper) -> dict:
+        """Environment variables the kernel needs to find the course helper and data."""
+        return helper.kernel_env()
 
     def cleanup(self, km) -> None:
         shutil.rmtree(getattr(km, "course_home", ""), ignore_errors=True)
@@ -143,18 +147,34 @@ class Helper:
     data_from_env: bool      # data was named by COURSE_DATA_DIR
     pythonpath: str          # what a kernel of this Python needs on PYTHONPATH to import that package
 
-    def kernel_env(self) -> dict:
-        """Variables a kernel needs to import this helper and read this data (as `grader lab` sets)."""
+    @property
+    def default_data(self) -> Path | None:
+        """Where coursekit.data looks without COURSE_DATA_DIR."""
+        return self.package.parent / "data" if self.package is not None else None
+
+    def remappable(self) -> bool:
+        """A filesystem sandbox can show COURSE_DATA_DIR's folder where the helper looks by default
+        (so the kernel needs no variable naming it): there is a folder there to mount over."""
+        return self.data_from_env and self.default_data is not None and self.default_data.is_dir()
+
+    def kernel_env(self, remapped=False) -> dict:
+        """Variables a kernel needs to import this helper and read this data (`grader lab` sets
+        PYTHONPATH the same way). COURSE_DATA_DIR only where the sandbox cannot remap the folder."""
         env = {}
         if self.pythonpath:
             env["PYTHONPATH"] = self.pythonpath
-        if self.data_from_env:
+        if self.data_from_env and not remapped:
             env["COURSE_DATA_DIR"] = str(self.data)
         return env
 
-    def visible_paths(self) -> list[Path]:
-        """The folders a filesystem sandbox must show (read-only) for the kernel to use the helper."""
-        return [p for p in (self.package, self.data) if p is not None and p.exists()]
+    def mounts(self) -> list[tuple[Path, Path]]:
+        """(folder, where the kernel sees it) a filesystem sandbox must show, read-only."""
+        out = []
+        if self.package is not None and self.package.is_dir():
+            out.append((self.package, self.package))
+        if self.data.is_dir():
+            out.append((self.data, self.default_data if self.remappable() else self.data))
+        return out
 
 
 def _default_import_path() -> set[str]:
