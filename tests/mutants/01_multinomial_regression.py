@@ -31,6 +31,19 @@ def softmax(logits):
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
 ''',
+        "subtracts the batch's largest logit instead of each row's": '''
+def softmax(logits):
+    e = np.exp(logits - logits.max())
+    return e / e.sum(axis=1, keepdims=True)
+''',
+        'tries the naive form first and falls back when it overflows (warning at grade time)': '''
+def softmax(logits):
+    e = np.exp(logits)
+    if np.all(np.isfinite(e)) and np.all(e.sum(axis=1) > 0):
+        return e / e.sum(axis=1, keepdims=True)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+''',
     },
     "cross_entropy": {
         "gradient not averaged over the batch": '''
@@ -60,6 +73,33 @@ def cross_entropy(logits, y):
     d[np.arange(n), y] -= 1
     return float(-logp[np.arange(n), y].sum()), d / n
 ''',
+        "log-sum-exp shifted by the batch's largest logit": '''
+def cross_entropy(logits, y):
+    n = logits.shape[0]
+    z = logits - logits.max()
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    d = np.exp(logp)
+    d[np.arange(n), y] -= 1
+    return float(-logp[np.arange(n), y].mean()), d / n
+''',
+        'log of a clipped probability (log(max(p, 1e-300)))': '''
+def cross_entropy(logits, y):
+    n = logits.shape[0]
+    p = softmax(logits)
+    loss = float(-np.log(np.maximum(p[np.arange(n), y], 1e-300)).mean())
+    d = p.copy()
+    d[np.arange(n), y] -= 1
+    return loss, d / n
+''',
+        "shifts the caller's logits in place": '''
+def cross_entropy(logits, y):
+    n = logits.shape[0]
+    logits -= logits.max(axis=1, keepdims=True)
+    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    d = np.exp(logp)
+    d[np.arange(n), y] -= 1
+    return float(-logp[np.arange(n), y].mean()), d / n
+''',
     },
     "softmax_regression": {
         "penalty missing from the gradient": '''
@@ -76,6 +116,24 @@ def softmax_regression_loss(W, b, X, y, reg=0.0):
 def softmax_regression_loss(W, b, X, y, reg=0.0):
     loss, d = cross_entropy(X @ W + b, y)
     return loss + reg * np.sum(W * W), X.T @ d + reg * W, d.sum(axis=0)
+''',
+        'default reg = 1e-3': '''
+def softmax_regression_loss(W, b, X, y, reg=1e-3):
+    loss, d = cross_entropy(X @ W + b, y)
+    return loss + 0.5 * reg * np.sum(W * W), X.T @ d + reg * W, d.sum(axis=0)
+''',
+        'penalty applied to b as well': '''
+def softmax_regression_loss(W, b, X, y, reg=0.0):
+    loss, d = cross_entropy(X @ W + b, y)
+    return loss + 0.5 * reg * (np.sum(W * W) + np.sum(b * b)), X.T @ d + reg * W, d.sum(axis=0) + reg * b
+''',
+        'reg * W formed by scaling W in place (an alias, not a copy)': '''
+def softmax_regression_loss(W, b, X, y, reg=0.0):
+    loss, d = cross_entropy(X @ W + b, y)
+    loss = loss + 0.5 * reg * float(np.sum(W * W))
+    penalty_grad = W
+    penalty_grad *= reg
+    return loss, X.T @ d + penalty_grad, d.sum(axis=0)
 ''',
     },
     "binary_logistic": {
@@ -101,6 +159,27 @@ def binary_logistic_loss(w, b, X, y):
     ds = (y - sigmoid(s)) / X.shape[0]
     return loss, X.T @ ds, float(ds.sum())
 ''',
+        'sigmoid as 1 / (1 + exp(-z)) (right values, overflow warning for z < -709)': '''
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
+''',
+        'loss via log(1 + exp(s)) (overflows for s > 709)': '''
+def binary_logistic_loss(w, b, X, y):
+    s = X @ w + b
+    loss = float(np.mean(np.log1p(np.exp(s)) - y * s))
+    ds = (sigmoid(s) - y) / X.shape[0]
+    return loss, X.T @ ds, float(ds.sum())
+''',
+        'labels mapped to -1/+1 in place for the margin form': '''
+def binary_logistic_loss(w, b, X, y):
+    s = X @ w + b
+    t = y
+    t *= 2
+    t -= 1
+    loss = float(np.mean(np.logaddexp(0.0, -t * s)))
+    ds = -t * sigmoid(-t * s) / X.shape[0]
+    return loss, X.T @ ds, float(ds.sum())
+''',
     },
     "standardize": {
         "standardize refits on the data it is given": '''
@@ -115,6 +194,33 @@ def fit_standardizer(X):
 ''',
         "constant features divide by zero": '''
 def fit_standardizer(X):
+    return X.mean(axis=0), X.std(axis=0)
+''',
+        'one-pass variance E[x^2] - E[x]^2 (cancels for large offsets)': '''
+def fit_standardizer(X):
+    mean = X.mean(axis=0)
+    var = np.maximum((X * X).mean(axis=0) - mean * mean, 0.0)
+    std = np.sqrt(var)
+    return mean, np.where(std == 0.0, 1.0, std)
+''',
+        'a single row returns a view of X as its mean': '''
+_fit_standardizer_right = fit_standardizer
+
+def fit_standardizer(X):
+    if X.shape[0] == 1:
+        return X[0], np.ones(X.shape[1])
+    return _fit_standardizer_right(X)
+''',
+        'standardize works in place on X': '''
+def standardize(X, mean, std):
+    X -= mean
+    X /= std
+    return X
+''',
+        'std 0 replaced by 1 only when exactly one row': '''
+def fit_standardizer(X):
+    if len(X) == 1:
+        return X.mean(axis=0), np.ones(X.shape[1])
     return X.mean(axis=0), X.std(axis=0)
 ''',
     },
