@@ -4,6 +4,13 @@ Shapes, values, eps and momentum are drawn from `rng` at grade time. The oracles
 F.batch_norm / F.layer_norm and autograd in float64, and the reference solution. Caches are the
 student's own design: backward passes are only tested end to end, as backward(dout, forward(...)[1]).
 Messages name the case, never the inputs.
+
+Numerical stability: the notebook requires the variance as the mean of squared deviations from the
+mean (two passes, or Welford's update), and says why. On features whose mean is OFFSET_RATIO = 1e6
+times their standard deviation a correct float64 implementation is off by about 1e-9 (measured:
+two-pass 1.3e-9, Welford 1.7e-9 relative to |gamma| + 1), while the one-pass E[x^2] - E[x]^2 is off
+by 6e-5 at best (or NaN): the tolerances of that case (RTOL_OFFSET, ATOL_OFFSET, stated in the
+notebook) separate the two by four orders of magnitude on every seed.
 """
 import numpy as np
 import torch
@@ -17,6 +24,33 @@ RTOL, ATOL = 1e-9, 1e-11            # outputs: the same formula in a different o
 RTOL_STAT, ATOL_STAT = 1e-11, 1e-12  # running statistics: a few multiply-adds
 RTOL_GRAD = 1e-8                     # gradients; their absolute tolerance scales with the gradient's size
 GRAD_ATOL_FACTOR = 1e-10             # ATOL of a gradient = this * max |expected| (sums of cancelling terms)
+OFFSET_RATIO = 1e6                   # large-offset cases: mean / standard deviation of a feature (or row)
+RTOL_OFFSET = ATOL_OFFSET = 1e-7     # outputs and gradients there
+RTOL_OFFSET_VAR = 1e-8               # the running variance there
+CANCELLATION = ("the features of this case have a mean about 1e6 times their standard deviation: a one-pass "
+                "variance E[x^2] - E[x]^2 loses its digits to cancellation there (or turns negative); compute "
+                "the mean of the squared deviations from the mean (two passes) or use Welford's update")
+
+
+def explain_cancellation(fn, *args, **kwargs):
+    """Run a comparison; on failure, add the likely cause (cancellation in a one-pass variance)."""
+    try:
+        return fn(*args, **kwargs)
+    except CheckFailure as err:
+        raise CheckFailure(f"{err}. Likely cause: {CANCELLATION}") from None
+
+
+def same_data(b, a) -> bool:
+    """`a` (as the kernel had it after a call) equals `b` (as sent), numbers compared by value."""
+    if isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    if isinstance(b, (tuple, list)):
+        return isinstance(a, (tuple, list)) and len(a) == len(b) and all(same_data(x, y) for x, y in zip(b, a))
+    if isinstance(b, dict):
+        return isinstance(a, dict) and set(a) == set(b) and all(same_data(v, a[k]) for k, v in b.items())
+    if isinstance(b, (int, float, np.number)) and not isinstance(b, bool):
+        return isinstance(a, (int, float, np.number, np.ndarray)) and np.array_equal(a, b, equal_nan=True)
+    return a == b
 
 
 def t(x, requires_grad=False):
@@ -36,10 +70,19 @@ def affine(rng, d):
     return rng.normal(1.0, 0.7, size=d), rng.normal(0.0, 1.0, size=d)
 
 
-def bn_param(rng, d, mode="train"):
-    return {"mode": mode, "eps": float(rng.choice([1e-5, 1e-3, 0.1, 1.0])),
-            "momentum": float(rng.choice([0.1, 0.01, rng.uniform(0.05, 0.9)])),
+def bn_param(rng, d, mode="train", default_free=False):
+    """A bn_param with random eps, momentum and running statistics; default_free: eps and momentum
+    both differ from their defaults (1e-5 and 0.1), so that ignoring either one shows."""
+    eps = float(rng.choice([1e-3, 0.1, 1.0] if default_free else [1e-5, 1e-3, 0.1, 1.0]))
+    momentum = float(rng.uniform(0.2, 0.9)) if default_free else float(rng.choice([0.1, 0.01, rng.uniform(0.05, 0.9)]))
+    return {"mode": mode, "eps": eps, "momentum": momentum,
             "running_mean": rng.normal(0, 2, size=d), "running_var": rng.uniform(0.2, 3.0, size=d)}
+
+
+def offset_batch(rng, n, d):
+    """A (N, D) batch whose every feature has a mean OFFSET_RATIO times its standard deviation."""
+    scale = 10.0 ** rng.uniform(-1, 1, size=d)
+    return (rng.normal(size=(n, d)) + OFFSET_RATIO * rng.choice([-1.0, 1.0], size=d)) * scale
 
 
 def torch_bn(x, gamma, beta, p, training):
@@ -61,46 +104,54 @@ def call_forward(student, x, gamma, beta, p):
     return out, cache, new
 
 
-def check_forward(student, x, gamma, beta, p, case, training=True):
+def check_forward(student, x, gamma, beta, p, case, training=True, offset=False):
     out, _, new = call_forward(student, x, gamma, beta, p)
     want_out, want_rm, want_rv = torch_bn(x, gamma, beta, p, training)
-    expect_close(out, want_out, "batchnorm_forward out", case, rtol=RTOL, atol=ATOL)
+    rtol, atol, rtol_var = (RTOL_OFFSET, ATOL_OFFSET, RTOL_OFFSET_VAR) if offset else (RTOL, ATOL, RTOL_STAT)
+    expect_close(out, want_out, "batchnorm_forward out", case, rtol=rtol, atol=atol)
     expect_close(new["running_mean"], want_rm, "new running_mean", case, rtol=RTOL_STAT, atol=ATOL_STAT)
-    expect_close(new["running_var"], want_rv, "new running_var", case, rtol=RTOL_STAT, atol=ATOL_STAT)
+    expect_close(new["running_var"], want_rv, "new running_var", case, rtol=rtol_var, atol=ATOL_STAT)
     return out, new
 
 
 # -- batchnorm_forward ------------------------------------------------------------------------------
-@part("batchnorm_forward")
+@part("batchnorm_forward",
+      states=["BIASED batch variance var (divide by N)", "weight of the NEW batch in the running averages",
+              "running_var = (1 - momentum) * running_var + momentum * var * N / (N - 1)",
+              "|got - want| <= 1e-11 + 1e-9 * |want|"],
+      shown=["out vs F.batch_norm(training=True)", "running_var vs torch"])
 def test_train_mode_matches_torch(student, ref, rng):
     """train mode: output and running statistics match F.batch_norm(training=True)"""
-    for _ in range(6):
+    for trial in range(6):
         x = batch(rng)
         gamma, beta = affine(rng, x.shape[1])
-        p = bn_param(rng, x.shape[1])
+        p = bn_param(rng, x.shape[1], default_free=trial < 2)
         out, new = check_forward(student, x, gamma, beta, p, "train mode, random batch")
         ref_out = ref.batchnorm_forward(x, gamma, beta, p)[0]
         expect_close(out, ref_out, "batchnorm_forward out", "train mode, random batch", rtol=RTOL, atol=ATOL)
 
 
-@part("batchnorm_forward")
+@part("batchnorm_forward",
+      states=["the momentum may change from one call to the next", "The caller keeps new_bn_param for the next step"],
+      shown=["momentum changes between calls"])
 def test_running_statistics_over_several_steps(student, rng):
-    """running statistics after several training steps match torch's sequence, then eval mode uses them"""
+    """running statistics after several training steps, with a momentum that changes between steps,
+    match torch's sequence; then eval mode uses them"""
     d = int(rng.integers(1, 10))
     gamma, beta = affine(rng, d)
-    momentum = float(rng.uniform(0.05, 0.5))
-    p = {"mode": "train", "eps": 1e-5, "momentum": momentum,
-         "running_mean": np.zeros(d), "running_var": np.ones(d)}
+    p = {"mode": "train", "eps": 1e-5, "momentum": 0.1, "running_mean": np.zeros(d), "running_var": np.ones(d)}
     rm, rv = t(np.zeros(d)), t(np.ones(d))
     shift = rng.normal(0, 3, size=d)
-    for step in range(int(rng.integers(3, 7))):
+    momenta = [float(rng.uniform(0.02, 0.08)), float(rng.uniform(0.3, 0.9))]
+    momenta += [float(rng.uniform(0.05, 0.9)) for _ in range(int(rng.integers(1, 4)))]
+    for momentum in momenta:
         x = batch(rng, d=d) + shift
+        p = dict(p, momentum=momentum)
         _, _, p = call_forward(student, x, gamma, beta, p)
         F.batch_norm(t(x), rm, rv, t(gamma), t(beta), training=True, momentum=momentum, eps=1e-5)
-        expect_close(p["running_mean"], rm.numpy(), "running_mean", "after several training steps",
-                     rtol=1e-10, atol=1e-12)
-        expect_close(p["running_var"], rv.numpy(), "running_var", "after several training steps",
-                     rtol=1e-10, atol=1e-12)
+        case = "after several training steps whose momentum changes between calls"
+        expect_close(p["running_mean"], rm.numpy(), "running_mean", case, rtol=1e-10, atol=1e-12)
+        expect_close(p["running_var"], rv.numpy(), "running_var", case, rtol=1e-10, atol=1e-12)
     p = dict(p, mode="eval")
     x = batch(rng, d=d) + shift
     out, _, new = call_forward(student, x, gamma, beta, p)
@@ -108,21 +159,25 @@ def test_running_statistics_over_several_steps(student, rng):
     expect_close(out, want, "batchnorm_forward out", "eval mode after several training steps", rtol=RTOL, atol=ATOL)
 
 
-@part("batchnorm_forward")
+@part("batchnorm_forward",
+      states=["In eval mode the running statistics are returned unchanged", "eval: the same with running_mean and running_var"],
+      shown=["running_mean in eval mode", "running_var in eval mode", "eval-mode out of one example vs torch"])
 def test_eval_mode_uses_running_statistics(student, rng):
-    """eval mode normalizes with the running statistics, keeps them, and accepts one example"""
+    """eval mode normalizes with the running statistics (and the given eps), keeps them, and accepts one example"""
     for n in (1, int(rng.integers(2, 30))):
         d = int(rng.integers(1, 10))
         x = batch(rng, n=n, d=d)
         gamma, beta = affine(rng, d)
-        p = bn_param(rng, d, mode="eval")
+        p = bn_param(rng, d, mode="eval", default_free=True)
         case = "eval mode, one example" if n == 1 else "eval mode, random batch"
         _, new = check_forward(student, x, gamma, beta, p, case, training=False)
-        expect_close(new["running_mean"], p["running_mean"], "running_mean", case + " (must not change)",
-                     rtol=0.0, atol=0.0)
+        for key in ("running_mean", "running_var"):
+            expect_close(new[key], p[key], key, case + " (must not change)", rtol=0.0, atol=0.0)
 
 
-@part("batchnorm_forward")
+@part("batchnorm_forward",
+      states=["two passes", "cancellation", "up to 1e6 times their standard deviation", "within 1e-7"],
+      shown=["features with a large offset"])
 def test_edge_cases(student, rng):
     """train mode with two examples, a constant feature, a large offset, and the default parameters"""
     d = int(rng.integers(2, 8))
@@ -131,8 +186,9 @@ def test_edge_cases(student, rng):
     x = batch(rng, d=d)
     x[:, 0] = float(rng.integers(-20, 20)) * 0.5  # exactly representable: variance exactly 0
     check_forward(student, x, gamma, beta, bn_param(rng, d), "a feature that is constant over the batch")
-    x = rng.normal(size=(int(rng.integers(4, 30)), d)) + 1e3
-    check_forward(student, x, gamma, beta, bn_param(rng, d), "features with a large offset (about 1e3)")
+    x = offset_batch(rng, int(rng.integers(4, 30)), d)
+    explain_cancellation(check_forward, student, x, gamma, beta, bn_param(rng, d),
+                         "features with a large offset (mean 1e6 times the standard deviation)", offset=True)
     x = batch(rng, d=d)
     out, _, new = call_forward(student, x, gamma, beta, {"mode": "train"})
     full = {"mode": "train", "eps": 1e-5, "momentum": 0.1, "running_mean": np.zeros(d), "running_var": np.ones(d)}
@@ -155,7 +211,8 @@ def expect_value_error(student, args, case, must_mention=None):
     raise CheckFailure(f"batchnorm_forward, {case}: returned normally; expected a ValueError")
 
 
-@part("batchnorm_forward")
+@part("batchnorm_forward", states=["anything else: raise ValueError naming the mode", "needs N >= 2 (else ValueError)"],
+      shown=["a misspelt mode", "a single example in training mode"])
 def test_rejects_unknown_mode_and_single_example_training(student, rng):
     """an unknown mode and a training batch of one example raise ValueError"""
     d = int(rng.integers(1, 6))
@@ -168,22 +225,20 @@ def test_rejects_unknown_mode_and_single_example_training(student, rng):
                        "a single example in train mode")
 
 
-@part("batchnorm_forward")
+@part("batchnorm_forward", states=["do not modify x, gamma, beta, bn_param or the arrays inside it"],
+      shown=["batchnorm_forward modified", "return a NEW dict"])
 def test_forward_leaves_inputs_unchanged(student, rng):
-    """batchnorm_forward modifies neither its arrays nor the arrays inside bn_param"""
-    x = batch(rng)
-    d = x.shape[1]
-    gamma, beta = affine(rng, d)
-    p = bn_param(rng, d)
-    rm, rv = p["running_mean"].copy(), p["running_var"].copy()
-    _, after = student.call_keeping_args("batchnorm_forward", x, gamma, beta, p)
-    expect_unchanged([x, gamma, beta], after[:3], "batchnorm_forward")
-    p_after = after[3]
-    if not isinstance(p_after, dict) or not all(
-            k in p_after and np.array_equal(np.asarray(p_after[k]), v) for k, v in
-            (("running_mean", rm), ("running_var", rv))):
-        raise CheckFailure("batchnorm_forward modified the running statistics inside bn_param in place; "
-                           "return new arrays in a new dict")
+    """batchnorm_forward modifies neither its arrays nor bn_param nor the arrays inside it, in either mode"""
+    for mode in ("train", "eval"):
+        x = batch(rng)
+        d = x.shape[1]
+        gamma, beta = affine(rng, d)
+        p = bn_param(rng, d, mode=mode)
+        _, after = student.call_keeping_args("batchnorm_forward", x, gamma, beta, p)
+        expect_unchanged([x, gamma, beta], after[:3], "batchnorm_forward")
+        if not same_data(p, after[3]):
+            raise CheckFailure(f"batchnorm_forward ({mode} mode) modified bn_param or the running statistics "
+                               "inside it in place; return new arrays in a new dict")
 
 
 # -- batchnorm backward (both versions) --------------------------------------------------------------
@@ -193,14 +248,18 @@ def torch_grads(x, gamma, beta, dout, eps):
     return xt.grad.numpy(), gt.grad.numpy(), bt.grad.numpy()
 
 
+def compare_grads(fn, got, want, case):
+    got = expect_tuple(got, 3, fn)
+    for name, g, w in zip(("dx", "dgamma", "dbeta"), got, want):
+        atol = GRAD_ATOL_FACTOR * max(1.0, float(np.max(np.abs(w))))
+        expect_close(g, w, f"{fn} {name}", case, rtol=RTOL_GRAD, atol=atol)
+
+
 def check_backward(student, fn, x, gamma, beta, dout, eps, case):
     p = {"mode": "train", "eps": eps, "momentum": 0.1,
          "running_mean": np.zeros(x.shape[1]), "running_var": np.ones(x.shape[1])}
     _, cache, _ = call_forward(student, x, gamma, beta, p)
-    got = expect_tuple(getattr(student, fn)(dout, cache), 3, fn)
-    for name, g, w in zip(("dx", "dgamma", "dbeta"), got, torch_grads(x, gamma, beta, dout, eps)):
-        atol = GRAD_ATOL_FACTOR * max(1.0, float(np.max(np.abs(w))))
-        expect_close(g, w, f"{fn} {name}", case, rtol=RTOL_GRAD, atol=atol)
+    compare_grads(fn, getattr(student, fn)(dout, cache), torch_grads(x, gamma, beta, dout, eps), case)
 
 
 def backward_cases(student, fn, rng):
@@ -221,6 +280,27 @@ def backward_cases(student, fn, rng):
     check_backward(student, fn, x, gamma, beta, rng.normal(size=x.shape), 1e-5, "a large batch")
 
 
+def two_forwards_then_backward(student, fn, rng):
+    """Two training-mode forwards (different batches, sizes, eps and momentum) before the first
+    backward: each backward uses only the cache it is given."""
+    d = int(rng.integers(2, 8))
+    calls = []
+    for k in range(2):
+        n = int(rng.integers(3, 12)) + 10 * k
+        x = batch(rng, n=n, d=d)
+        gamma, beta = affine(rng, d)
+        eps = [1e-5, float(rng.choice([0.1, 1.0]))][k]
+        p = dict(bn_param(rng, d, default_free=True), eps=eps)
+        _, cache, _ = call_forward(student, x, gamma, beta, p)
+        calls.append((x, gamma, beta, eps, cache))
+    for k in (0, 1):
+        x, gamma, beta, eps, cache = calls[k]
+        dout = rng.normal(size=x.shape)
+        compare_grads(fn, getattr(student, fn)(dout, cache), torch_grads(x, gamma, beta, dout, eps),
+                      f"two forward calls before the first backward, backward of the {['first', 'second'][k]} "
+                      "(use only the cache you are given, no state kept between calls)")
+
+
 def backward_pure(student, fn, rng):
     x = batch(rng)
     gamma, beta = affine(rng, x.shape[1])
@@ -228,62 +308,87 @@ def backward_pure(student, fn, rng):
     dout = rng.normal(size=x.shape)
     _, after = student.call_keeping_args(fn, dout, cache)
     expect_unchanged([dout], after[:1], fn)
+    if not same_data(cache, after[1]):
+        raise CheckFailure(f"{fn} modified the cache it was given in place; work on copies")
 
 
-@part("batchnorm_backward")
+@part("batchnorm_backward", states=["The batch statistics depend on x, so dx includes the paths through the mean and the variance"],
+      shown=["dx vs autograd", "dx vs numerical gradient"])
 def test_backward_graph_matches_autograd(student, rng):
     """batchnorm_backward(dout, cache) matches autograd of F.batch_norm, including edge cases"""
     backward_cases(student, "batchnorm_backward", rng)
 
 
-@part("batchnorm_backward")
+@part("batchnorm_backward", states=["two forward calls before the first backward", "uses only the cache it is given"],
+      shown=["two forward calls before the first backward"])
+def test_backward_graph_after_two_forwards(student, rng):
+    """batchnorm_backward uses only its cache: two forwards, then the backward of each"""
+    two_forwards_then_backward(student, "batchnorm_backward", rng)
+
+
+@part("batchnorm_backward", states=["Do not modify dout or the cache"],
+      shown=["batchnorm_backward modified dout", "batchnorm_backward modified the cache"])
 def test_backward_graph_leaves_dout_unchanged(student, rng):
-    """batchnorm_backward does not modify dout"""
+    """batchnorm_backward modifies neither dout nor the cache"""
     backward_pure(student, "batchnorm_backward", rng)
 
 
-@part("batchnorm_backward_alt")
+@part("batchnorm_backward_alt", states=["dx = (r / N) * (N * g - sum_i g - x_hat * sum_i (g * x_hat))"],
+      shown=["(alt) vs autograd"])
 def test_backward_alt_matches_autograd(student, rng):
     """batchnorm_backward_alt(dout, cache) matches autograd of F.batch_norm, including edge cases"""
     backward_cases(student, "batchnorm_backward_alt", rng)
 
 
-@part("batchnorm_backward_alt")
+@part("batchnorm_backward_alt", states=["two forward calls before the first backward", "uses only the cache it is given"],
+      shown=["two forward calls before the first backward"])
+def test_backward_alt_after_two_forwards(student, rng):
+    """batchnorm_backward_alt uses only its cache: two forwards, then the backward of each"""
+    two_forwards_then_backward(student, "batchnorm_backward_alt", rng)
+
+
+@part("batchnorm_backward_alt", states=["Do not modify dout or the cache"],
+      shown=["batchnorm_backward_alt modified dout", "batchnorm_backward_alt modified the cache"])
 def test_backward_alt_leaves_dout_unchanged(student, rng):
-    """batchnorm_backward_alt does not modify dout"""
+    """batchnorm_backward_alt modifies neither dout nor the cache"""
     backward_pure(student, "batchnorm_backward_alt", rng)
 
 
 # -- layer norm ----------------------------------------------------------------------------------------
-def check_layernorm(student, ref, x, gamma, beta, dout, eps, case, eps_given=True):
+def check_layernorm(student, ref, x, gamma, beta, dout, eps, case, eps_given=True, offset=False):
     param = {"eps": eps} if eps_given else {}
     out, cache = expect_tuple(student.layernorm_forward(x, gamma, beta, param), 2, "layernorm_forward")
     xt, gt, bt = t(x, True), t(gamma, True), t(beta, True)
     y = F.layer_norm(xt, (x.shape[1],), gt, bt, eps)
     y.backward(t(dout))
-    expect_close(out, y.detach().numpy(), "layernorm_forward out", case, rtol=RTOL, atol=ATOL)
+    rtol, atol = (RTOL_OFFSET, ATOL_OFFSET) if offset else (RTOL, ATOL)
+    expect_close(out, y.detach().numpy(), "layernorm_forward out", case, rtol=rtol, atol=atol)
     expect_close(out, ref.layernorm_forward(x, gamma, beta, param)[0], "layernorm_forward out", case,
-                 rtol=RTOL, atol=ATOL)
+                 rtol=rtol, atol=atol)
     got = expect_tuple(student.layernorm_backward(dout, cache), 3, "layernorm_backward")
     for name, g, w in zip(("dx", "dgamma", "dbeta"), got, (xt.grad.numpy(), gt.grad.numpy(), bt.grad.numpy())):
-        atol = GRAD_ATOL_FACTOR * max(1.0, float(np.max(np.abs(w))))
-        expect_close(g, w, f"layernorm_backward {name}", case, rtol=RTOL_GRAD, atol=atol)
+        scale = max(1.0, float(np.max(np.abs(w))))
+        rtol, atol = (RTOL_OFFSET, ATOL_OFFSET * scale) if offset else (RTOL_GRAD, GRAD_ATOL_FACTOR * scale)
+        expect_close(g, w, f"layernorm_backward {name}", case, rtol=rtol, atol=atol)
+    return cache
 
 
-@part("layernorm")
+@part("layernorm", states=["normalize each example (row) over its D features", "The variance is biased (divide by D)"],
+      shown=["layernorm out vs torch", "layernorm dx vs torch"])
 def test_layernorm_matches_torch(student, ref, rng):
     """layernorm forward and backward match F.layer_norm and autograd on random batches"""
-    for _ in range(6):
+    for trial in range(6):
         n, d = int(rng.integers(1, 30)), int(rng.integers(2, 12))
         x = rng.normal(size=(n, d)) * 10.0 ** rng.uniform(-1, 1, size=(n, 1)) + rng.normal(0, 5, size=(n, 1))
         gamma, beta = affine(rng, d)
-        eps = float(rng.choice([1e-5, 1e-3, 0.1, 1.0]))
+        eps = float(rng.choice([1e-3, 0.1, 1.0] if trial == 0 else [1e-5, 1e-3, 0.1, 1.0]))
         check_layernorm(student, ref, x, gamma, beta, rng.normal(size=(n, d)), eps, "random batch")
 
 
-@part("layernorm")
+@part("layernorm", states=["Any N >= 1", "(default 1e-5, inside the square root)", "two passes", "within 1e-7"],
+      shown=["N = 1", "D = 1", "layernorm with default eps", "rows with a large offset"])
 def test_layernorm_edge_cases(student, ref, rng):
-    """layernorm handles one example, one feature, a constant row and the default eps"""
+    """layernorm handles one example, one feature, a constant row, rows with a large offset and the default eps"""
     d = int(rng.integers(2, 10))
     gamma, beta = affine(rng, d)
     x1 = rng.normal(0, 3, size=(1, d))
@@ -295,22 +400,58 @@ def test_layernorm_edge_cases(student, ref, rng):
     x = rng.normal(size=(n, d))
     x[0] = float(rng.integers(-20, 20)) * 0.5
     check_layernorm(student, ref, x, gamma, beta, rng.normal(size=(n, d)), 1e-3, "a constant row")
-    check_layernorm(student, ref, rng.normal(size=(n, d)) + 1e3, gamma, beta, rng.normal(size=(n, d)), 1e-5,
-                    "rows with a large offset (about 1e3)")
+    x = offset_batch(rng, d, n).T  # every row: mean 1e6 times its standard deviation
+    explain_cancellation(check_layernorm, student, ref, x, gamma, beta, rng.normal(size=(n, d)), 1e-5,
+                         "rows with a large offset (mean 1e6 times the standard deviation)", offset=True)
     check_layernorm(student, ref, rng.normal(size=(n, d)), gamma, beta, rng.normal(size=(n, d)), 1e-5,
                     "no eps given (default 1e-5)", eps_given=False)
 
 
-@part("layernorm")
+@part("layernorm", states=["two forward calls before the first backward", "uses only the cache it is given"],
+      shown=["two forward calls before the first backward"])
+def test_layernorm_two_forwards_then_backward(student, ref, rng):
+    """layernorm_backward uses only its cache: two forwards, then the backward of each"""
+    d = int(rng.integers(2, 10))
+    calls = []
+    for k in range(2):
+        n = int(rng.integers(2, 10)) + 10 * k
+        x = rng.normal(size=(n, d)) * 10.0 ** rng.uniform(-1, 1, size=(n, 1)) + rng.normal(0, 5, size=(n, 1))
+        gamma, beta = affine(rng, d)
+        eps = [1e-5, float(rng.choice([0.1, 1.0]))][k]
+        out, cache = expect_tuple(student.layernorm_forward(x, gamma, beta, {"eps": eps}), 2, "layernorm_forward")
+        calls.append((x, gamma, beta, eps, cache))
+    for k in (0, 1):
+        x, gamma, beta, eps, cache = calls[k]
+        dout = rng.normal(size=x.shape)
+        xt, gt, bt = t(x, True), t(gamma, True), t(beta, True)
+        F.layer_norm(xt, (d,), gt, bt, eps).backward(t(dout))
+        got = expect_tuple(student.layernorm_backward(dout, cache), 3, "layernorm_backward")
+        case = (f"two forward calls before the first backward, backward of the {['first', 'second'][k]} "
+                "(use only the cache you are given, no state kept between calls)")
+        for name, g, w in zip(("dx", "dgamma", "dbeta"), got, (xt.grad.numpy(), gt.grad.numpy(), bt.grad.numpy())):
+            expect_close(g, w, f"layernorm_backward {name}", case, rtol=RTOL_GRAD,
+                         atol=GRAD_ATOL_FACTOR * max(1.0, float(np.max(np.abs(w)))))
+
+
+@part("layernorm", states=["each row's output depends only on that row", "Do not modify the inputs"],
+      shown=["row 0 alone vs inside the batch", "layernorm modified"])
 def test_layernorm_rows_are_independent_and_inputs_unchanged(student, rng):
-    """layernorm normalizes each row on its own and does not modify its inputs"""
+    """layernorm normalizes each row on its own and modifies none of its inputs (forward and backward)"""
     n, d = int(rng.integers(3, 20)), int(rng.integers(2, 10))
     x = rng.normal(size=(n, d)) * 3 + 1
     gamma, beta = affine(rng, d)
-    res, after = student.call_keeping_args("layernorm_forward", x, gamma, beta, {"eps": 1e-5})
-    out, _ = expect_tuple(res, 2, "layernorm_forward")
+    p = {"eps": 1e-5}
+    res, after = student.call_keeping_args("layernorm_forward", x, gamma, beta, p)
+    out, cache = expect_tuple(res, 2, "layernorm_forward")
     expect_unchanged([x, gamma, beta], after[:3], "layernorm_forward")
+    if not same_data(p, after[3]):
+        raise CheckFailure("layernorm_forward modified ln_param in place")
     out = expect_array(out, (n, d), "layernorm_forward out")
     k = int(rng.integers(0, n))
     one, _ = expect_tuple(student.layernorm_forward(x[k:k + 1], gamma, beta, {"eps": 1e-5}), 2, "layernorm_forward")
     expect_close(one, out[k:k + 1], "layernorm_forward out", "one row alone vs inside a batch", rtol=1e-12, atol=1e-12)
+    dout = rng.normal(size=(n, d))
+    _, after = student.call_keeping_args("layernorm_backward", dout, cache)
+    expect_unchanged([dout], after[:1], "layernorm_backward")
+    if not same_data(cache, after[1]):
+        raise CheckFailure("layernorm_backward modified the cache it was given in place; work on copies")

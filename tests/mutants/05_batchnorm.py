@@ -161,3 +161,139 @@ def layernorm_backward(dout, cache):
 ''',
     },
 }
+
+# -- numerical stability, parameters with non-default values, state across calls, purity ---------------
+MUTANTS["batchnorm_forward"].update({
+    "one-pass variance E[x^2] - E[x]^2": _forward().replace(
+        "var = (c ** 2).mean(axis=0)", "var = (x ** 2).mean(axis=0) - mu ** 2"),
+    "eval mode ignores bn_param's eps (always 1e-5)": _forward(
+        eval_out='out = gamma * (x - rm) / np.sqrt(rv + 1e-5) + beta'),
+    "momentum ignored (always 0.1)": _forward().replace(
+        'eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.1)',
+        'eps, momentum = bn_param.get("eps", 1e-5), 0.1'),
+    "momentum read at the first call and kept": "_MOMENTUM = []\n" + _forward().replace(
+        'eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.1)',
+        """eps = bn_param.get("eps", 1e-5)
+    if not _MOMENTUM:
+        _MOMENTUM.append(bn_param.get("momentum", 0.1))
+    momentum = _MOMENTUM[0]"""),
+    "eval mode updates the running statistics with the batch too": _forward(
+        eval_out="""out = gamma * (x - rm) / np.sqrt(rv + eps) + beta
+        rm = (1 - momentum) * rm + momentum * x.mean(axis=0)"""),
+    "shallow copy of bn_param, running statistics updated in place": _forward(
+        stats="""new["running_mean"] = bn_param.get("running_mean", np.zeros(D))
+        new["running_var"] = bn_param.get("running_var", np.ones(D))
+        new["running_mean"] *= 1 - momentum
+        new["running_mean"] += momentum * mu
+        new["running_var"] *= 1 - momentum
+        new["running_var"] += momentum * var * N / (N - 1)"""),
+})
+
+MUTANTS["batchnorm_backward"].update({
+    "backward uses the cache of the most recent forward (kept in a global)": '''
+_fwd_for_global = batchnorm_forward
+_LAST_CACHE = {}
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    out, cache, new = _fwd_for_global(x, gamma, beta, bn_param)
+    if cache is not None:
+        _LAST_CACHE.clear()
+        _LAST_CACHE.update(cache)
+    return out, cache, new
+
+
+_bwd_for_global = batchnorm_backward
+
+
+def batchnorm_backward(dout, cache):
+    return _bwd_for_global(dout, dict(_LAST_CACHE))
+''',
+    "backward normalizes the cached centered values in place": '''
+_bwd_in_place = batchnorm_backward
+
+
+def batchnorm_backward(dout, cache):
+    grads = _bwd_in_place(dout, cache)
+    cache["x_centered"] *= cache["inv_std"]   # "reuse" the buffer
+    return grads
+''',
+})
+
+MUTANTS["batchnorm_backward_alt"].update({
+    "eps of the most recent forward kept in a global": '''
+_fwd_eps = batchnorm_forward
+_EPS = [1e-5]
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    _EPS[0] = bn_param.get("eps", 1e-5)
+    return _fwd_eps(x, gamma, beta, bn_param)
+
+
+def batchnorm_backward_alt(dout, cache):
+    x_hat, gamma = cache["x_hat"], cache["gamma"]
+    r = 1.0 / np.sqrt(cache["var"] + _EPS[0])
+    N = dout.shape[0]
+    g = dout * gamma
+    dx = (r / N) * (N * g - g.sum(axis=0) - x_hat * np.sum(g * x_hat, axis=0))
+    return dx, np.sum(dout * x_hat, axis=0), dout.sum(axis=0)
+''',
+    "x_hat scaled by gamma in place in the cache": '''
+def batchnorm_backward_alt(dout, cache):
+    x_hat, r, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+    N = dout.shape[0]
+    dgamma = np.sum(dout * x_hat, axis=0)
+    g = dout * gamma
+    s = np.sum(g * x_hat, axis=0)
+    dx = (r / N) * (N * g - g.sum(axis=0) - x_hat * s)
+    x_hat *= gamma
+    return dx, dgamma, dout.sum(axis=0)
+''',
+})
+
+MUTANTS["layernorm"].update({
+    "one-pass row variance E[x^2] - E[x]^2": '''
+def layernorm_forward(x, gamma, beta, ln_param):
+    eps = ln_param.get("eps", 1e-5)
+    mu = x.mean(axis=1, keepdims=True)
+    var = (x ** 2).mean(axis=1, keepdims=True) - mu ** 2
+    r = 1 / np.sqrt(var + eps)
+    x_hat = (x - mu) * r
+    return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": r, "gamma": gamma}
+''',
+    "backward uses the cache of the most recent forward (kept in a global)": '''
+_ln_fwd_global = layernorm_forward
+_LN_LAST = {}
+
+
+def layernorm_forward(x, gamma, beta, ln_param):
+    out, cache = _ln_fwd_global(x, gamma, beta, ln_param)
+    _LN_LAST.clear()
+    _LN_LAST.update(cache)
+    return out, cache
+
+
+_ln_bwd_global = layernorm_backward
+
+
+def layernorm_backward(dout, cache):
+    return _ln_bwd_global(dout, dict(_LN_LAST))
+''',
+    "backward overwrites the cached x_hat in place": '''
+_ln_bwd_in_place = layernorm_backward
+
+
+def layernorm_backward(dout, cache):
+    grads = _ln_bwd_in_place(dout, cache)
+    cache["x_hat"] *= cache["gamma"]
+    return grads
+''',
+    "eps ignored (always 1e-5)": '''
+_ln_fwd_eps = layernorm_forward
+
+
+def layernorm_forward(x, gamma, beta, ln_param):
+    return _ln_fwd_eps(x, gamma, beta, {})
+''',
+})
