@@ -1,7 +1,9 @@
 """Hidden checks of notebook 09, pooling.
 
 Shapes, kernels, strides and paddings are drawn from `rng` at grade time (padding <= kernel // 2,
-as torch requires). Inputs are continuous random values, so ties do not decide any result. Oracles:
+as torch requires); the examples of one batch have wildly different scales. Inputs are continuous
+random values, except in the tie check, where small integers make exact ties in most windows and the
+notebook's rule (the first maximum in row-major window order gets the whole gradient) is graded. Oracles:
 torch's F.max_pool2d / F.avg_pool2d (count_include_pad=True) / F.adaptive_avg_pool2d and autograd
 in float64, a direct loop over windows, and the reference solution. Caches are the student's own
 design: backward passes are only tested end to end, as backward(dout, forward(...)[1]).
@@ -11,9 +13,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.harness import CheckFailure, expect_array, expect_close, expect_tuple, expect_unchanged, part
+from grader.harness import (CheckFailure, expect_array, expect_close, expect_tuple, expect_unchanged, part)
 
 RTOL, ATOL = 1e-12, 1e-14  # pooling is a max or a short sum: float64 agrees almost exactly
+GRAD_RTOL, GRAD_ATOL = 1e-11, 1e-13
+
+NEW_ARRAY = "every array a function returns is a new, writable array"
+NO_GLOBALS = "reads everything it needs from its cache"
+PLAIN = "plain data"
+
+
+def expect_new(observation, name, part=None):
+    """The result (or its item `part` of a (out, cache) tuple) shares no memory with an argument and
+    is writable. A cache may keep the input itself: only the named result is held to this."""
+    prefix = "" if part is None else f"[{part}]"
+    aliases = [(w, a) for w, a in observation.aliases if w.startswith(prefix)]
+    if aliases:
+        raise CheckFailure(f"{name}: its result{aliases[0][0]} shares memory with {aliases[0][1]} "
+                           "(a view of it or the same array); return a new array")
+    readonly = [w for w in observation.readonly if w.startswith(prefix)]
+    if readonly:
+        raise CheckFailure(f"{name}: its result{readonly[0]} is a read-only array; return an ordinary "
+                           "array (for example with .copy())")
 
 
 def t(x, requires_grad=False):
@@ -30,7 +51,8 @@ def random_setting(rng, kind="general"):
     n, c = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     h = int(rng.integers(max(1, kh - 2 * ph), 13))
     w = int(rng.integers(max(1, kw - 2 * pw), 13))
-    x = rng.normal(size=(n, c, h, w)) * float(rng.choice([0.1, 1.0, 100.0]))
+    # each example of the batch at its own scale, from 1e-3 to 1e3
+    x = rng.normal(size=(n, c, h, w)) * rng.choice([1e-3, 0.1, 1.0, 100.0, 1e3], size=(n, 1, 1, 1))
     style = int(rng.integers(0, 3))
     if style == 0:
         param = {"kernel": kh if kh == kw else (kh, kw), "stride": (sh, sw), "pad": (ph, pw)}
@@ -89,7 +111,8 @@ def loop_windows(x, k, s, p, pad_value):
     return out
 
 
-@part("pool_windows")
+@part("pool_windows", states=["floor((size + 2 * pad - kernel) / stride) + 1", "Returns an int"],
+      shown=["Output sizes by hand"])
 def test_pool_output_size(student, rng):
     """pool_output_size follows floor((size + 2 pad - kernel) / stride) + 1"""
     for _ in range(20):
@@ -104,7 +127,9 @@ def test_pool_output_size(student, rng):
                                "(remember the floor: a last window that does not fit is dropped)")
 
 
-@part("pool_windows")
+@part("pool_windows", states=["a new array (not a view)", "pad_value : float", "Do not modify x",
+                              "pool_windows must be exact"],
+      shown=["pad value", "a new array, not a view", "Random maps against a direct double loop"])
 def test_pool_windows_match_a_loop(student, rng):
     """pool_windows returns every window of the padded input, for random and edge-case settings"""
     settings = [random_setting(rng) for _ in range(6)] + list(edge_settings(rng))
@@ -112,8 +137,9 @@ def test_pool_windows_match_a_loop(student, rng):
         # every pad value in turn; the two padded edge settings get -inf and 7.5, never only 0
         pad_value = (-np.inf, 7.5, 0.0)[i % 3]
         want = loop_windows(x, k, s, p, pad_value)
-        got, after = student.call_keeping_args("pool_windows", x, k, s, p, pad_value)
-        expect_unchanged([x], after[:1], "pool_windows")
+        got, after, seen = student.observe("pool_windows", x, k, s, p, pad_value)
+        expect_unchanged([x, k, s, p, pad_value], after, "pool_windows")
+        expect_new(seen, "pool_windows")
         expect_close(got, want, "pool_windows", case, rtol=0.0, atol=0.0)
 
 
@@ -122,7 +148,9 @@ def all_settings(rng, n_random=6):
     return [random_setting(rng) for _ in range(n_random)] + list(edge_settings(rng))
 
 
-@part("max_pool_forward")
+@part("max_pool_forward", states=["F.max_pool2d", "\"stride\" (default: the kernel)", "\"pad\" (default 0)",
+                                  "stride and pad may also be pairs", "pooled outputs within rtol 1e-12, atol 1e-14"],
+      shown=["Random maps against F.max_pool2d", "default stride"])
 def test_max_pool_forward_matches_torch(student, ref, rng):
     """max_pool_forward matches F.max_pool2d for random and edge-case settings"""
     for x, param, sizes, case in all_settings(rng):
@@ -131,7 +159,7 @@ def test_max_pool_forward_matches_torch(student, ref, rng):
         expect_close(out, ref.max_pool_forward(x, param)[0], "max_pool_forward out", case, rtol=RTOL, atol=ATOL)
 
 
-@part("max_pool_forward")
+@part("max_pool_forward", states=["The border is padded with -inf"], shown=["Padding is -inf, not 0"])
 def test_max_pool_pads_with_minus_infinity(student, rng):
     """max_pool_forward pads with -inf: all-negative maps keep negative maxima at the border"""
     for _ in range(3):
@@ -145,12 +173,20 @@ def test_max_pool_pads_with_minus_infinity(student, rng):
                      rtol=RTOL, atol=ATOL)
 
 
-@part("max_pool_forward")
+@part("max_pool_forward", states=["Do not modify x", NEW_ARRAY, PLAIN],
+      shown=["max_pool_forward modified", "check_plain_data", "new array"])
 def test_max_pool_forward_leaves_input_unchanged(student, rng):
-    """max_pool_forward does not modify x"""
-    x, param, _, _ = random_setting(rng)
-    _, after = student.call_keeping_args("max_pool_forward", x, param)
-    expect_unchanged([x], after[:1], "max_pool_forward")
+    """max_pool_forward does not modify x or pool_param, returns a new out and a plain-data cache"""
+    for kind in ("general", "square"):
+        x, param, _, _ = random_setting(rng, kind)
+        res, after, seen = student.observe("max_pool_forward", x, param)
+        expect_tuple(res, 2, "max_pool_forward")
+        expect_unchanged([x, param], after, "max_pool_forward")
+        expect_new(seen, "max_pool_forward", part=0)
+    x = rng.normal(size=(2, 2, 4, 5))  # kernel 1, defaults: the output has the values of x, in a new array
+    _, after, seen = student.observe("max_pool_forward", x, {"kernel": 1})
+    expect_unchanged([x, {"kernel": 1}], after, "max_pool_forward")
+    expect_new(seen, "max_pool_forward", part=0)
 
 
 def check_backward(student, kind, x, param, sizes, case, rng):
@@ -159,19 +195,22 @@ def check_backward(student, kind, x, param, sizes, case, rng):
     out = expect_array(out, torch_pool(x, sizes, kind).shape, f"{fwd} out")
     dout = rng.normal(size=out.shape)
     _, want = torch_pool(x, sizes, kind, dout)
-    dx, after = student.call_keeping_args(bwd, dout, cache)
-    expect_unchanged([dout], after[:1], bwd)
-    expect_close(dx, want, f"{bwd} dx", case, rtol=1e-11, atol=1e-13)
+    dx, after, seen = student.observe(bwd, dout, cache)
+    expect_unchanged([dout, cache], after, bwd)
+    expect_new(seen, bwd)
+    expect_close(dx, want, f"{bwd} dx", case, rtol=GRAD_RTOL, atol=GRAD_ATOL)
 
 
-@part("max_pool_backward")
+@part("max_pool_backward", states=["max_pool_backward(dout, cache)", "do not modify dout or the cache",
+                                   "gradients within rtol 1e-11, atol 1e-13", NEW_ARRAY],
+      shown=["Random maps against autograd", "modified dout"])
 def test_max_pool_backward_matches_autograd(student, rng):
     """max_pool_backward(dout, cache) matches autograd of F.max_pool2d, overlapping windows included"""
     for x, param, sizes, case in all_settings(rng):
         check_backward(student, "max", x, param, sizes, case, rng)
 
 
-@part("max_pool_backward")
+@part("max_pool_backward", states=["Accumulate with np.add.at"], shown=["wins 9 overlapping windows"])
 def test_max_pool_backward_accumulates_over_windows(student, rng):
     """max_pool_backward sums the gradients of all the windows an entry wins"""
     n, c, h, w = 2, 2, int(rng.integers(5, 10)), int(rng.integers(5, 10))
@@ -181,8 +220,72 @@ def test_max_pool_backward_accumulates_over_windows(student, rng):
     check_backward(student, "max", x, param, ((3, 3), (1, 1), (1, 1)), "one large entry that wins many overlapping windows", rng)
 
 
+def first_max_grad(x, sizes, dout):
+    """dx of max pooling with every window's whole gradient on its first maximum in row-major order
+    (a loop over windows: the oracle of the tie rule)."""
+    (kh, kw), (sh, sw), (ph, pw) = sizes
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    dxp = np.zeros_like(xp)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for a in range(dout.shape[2]):
+                for b in range(dout.shape[3]):
+                    win = xp[n, c, a * sh:a * sh + kh, b * sw:b * sw + kw]
+                    i, j = divmod(int(np.argmax(win)), kw)
+                    dxp[n, c, a * sh + i, b * sw + j] += dout[n, c, a, b]
+    return dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+
+
+@part("max_pool_backward", states=["the whole gradient of that window goes to the first of them in row-major order"],
+      shown=["Ties", "first maximum wins", "ties in overlapping windows"])
+def test_max_pool_backward_ties_go_to_the_first_maximum(student, rng):
+    """with exact ties, each window's gradient goes to its first maximum in row-major order"""
+    cases = [((2, 2), (2, 2), (0, 0), "exact ties, kernel 2, stride 2"),
+             ((3, 3), (1, 1), (1, 1), "exact ties in overlapping windows with padding"),
+             ((3, 2), (2, 1), (1, 1), "exact ties, non-square kernel and stride")]
+    for k, s, p, case in cases:
+        h, w = int(rng.integers(k[0] + 1, 9)), int(rng.integers(k[1] + 1, 9))
+        x = rng.integers(0, 3, size=(2, 2, h, w)).astype(np.float64) * float(rng.choice([-1.0, 1.0]))
+        x[0, 0] = 1.0  # one map entirely tied
+        param = {"kernel": k, "stride": s, "pad": p}
+        out, cache = expect_tuple(student.max_pool_forward(x, param), 2, "max_pool_forward")
+        out = expect_array(out, torch_pool(x, (k, s, p), "max").shape, "max_pool_forward out")
+        dout = rng.normal(size=out.shape)
+        dx = student.max_pool_backward(dout, cache)
+        expect_close(dx, first_max_grad(x, (k, s, p), dout), "max_pool_backward dx", case,
+                     rtol=GRAD_RTOL, atol=GRAD_ATOL)
+
+
+def check_two_forwards_first(student, kind, rng):
+    """Two forward passes with different settings and shapes, then both backward passes (in reverse
+    order): each backward pass must use only its own cache."""
+    fwd, bwd = f"{kind}_pool_forward", f"{kind}_pool_backward"
+    settings = [(rng.normal(size=(2, 3, 9, 8)), {"kernel": 3, "stride": 1, "pad": 1}, ((3, 3), (1, 1), (1, 1))),
+                (rng.normal(size=(1, 2, 7, 10)), {"kernel": (2, 4), "stride": (2, 3), "pad": (1, 0)},
+                 ((2, 4), (2, 3), (1, 0)))]
+    caches, douts = [], []
+    for x, param, sizes in settings:
+        out, cache = expect_tuple(getattr(student, fwd)(x, param), 2, fwd)
+        out = expect_array(out, torch_pool(x, sizes, kind).shape, f"{fwd} out")
+        caches.append(cache)
+        douts.append(rng.normal(size=out.shape))
+    for (x, _param, sizes), cache, dout in reversed(list(zip(settings, caches, douts))):
+        _, want = torch_pool(x, sizes, kind, dout)
+        expect_close(getattr(student, bwd)(dout, cache), want, f"{bwd} dx",
+                     "two forward passes with different settings before their backward passes",
+                     rtol=GRAD_RTOL, atol=GRAD_ATOL)
+
+
+@part("max_pool_backward", states=[NO_GLOBALS], shown=["two forward passes before their backward passes"])
+def test_max_pool_backward_uses_only_its_cache(student, rng):
+    """two max-pooling forward passes with different settings, then their backward passes"""
+    check_two_forwards_first(student, "max", rng)
+
+
+
 # -- average pooling ----------------------------------------------------------------------------------
-@part("avg_pool_forward")
+@part("avg_pool_forward", states=["count_include_pad=True", "pooled outputs within rtol 1e-12, atol 1e-14"],
+      shown=["Random maps against F.avg_pool2d"])
 def test_avg_pool_forward_matches_torch(student, ref, rng):
     """avg_pool_forward matches F.avg_pool2d(count_include_pad=True) for random and edge-case settings"""
     for x, param, sizes, case in all_settings(rng):
@@ -191,44 +294,74 @@ def test_avg_pool_forward_matches_torch(student, ref, rng):
         expect_close(out, ref.avg_pool_forward(x, param)[0], "avg_pool_forward out", case, rtol=RTOL, atol=ATOL)
 
 
-@part("avg_pool_forward")
+@part("avg_pool_forward", states=["divided by the full window size", "do not modify x", NEW_ARRAY],
+      shown=["Padding counts as zeros", "avg_pool_forward modified x", "check_plain_data"])
 def test_avg_pool_counts_the_padding(student, rng):
     """avg_pool_forward divides by the full window, padding included, and leaves x unchanged"""
     k = int(rng.integers(2, 5))
     p = int(rng.integers(1, k // 2 + 1))
     x = rng.uniform(1.0, 2.0, size=(1, 2, int(rng.integers(k, 9)), int(rng.integers(k, 9))))
     param = {"kernel": k, "stride": 1, "pad": p}
-    out, after = student.call_keeping_args("avg_pool_forward", x, param)
-    expect_unchanged([x], after[:1], "avg_pool_forward")
+    out, after, seen = student.observe("avg_pool_forward", x, param)
+    expect_unchanged([x, param], after, "avg_pool_forward")
+    expect_new(seen, "avg_pool_forward", part=0)
     out, _ = expect_tuple(out, 2, "avg_pool_forward")
     expect_close(out, torch_pool(x, ((k, k), (1, 1), (p, p)), "avg"), "avg_pool_forward out",
                  "border windows that cover padding (count_include_pad=True)", rtol=RTOL, atol=ATOL)
 
 
-@part("avg_pool_backward")
+@part("avg_pool_backward", states=["summed where windows overlap", "the part that falls on the padding discarded",
+                                   "do not modify dout or the cache", "gradients within rtol 1e-11, atol 1e-13"],
+      shown=["Random maps against autograd", "Overlap and padding", "modified dout"])
 def test_avg_pool_backward_matches_autograd(student, rng):
     """avg_pool_backward(dout, cache) matches autograd of F.avg_pool2d, overlapping windows included"""
     for x, param, sizes, case in all_settings(rng):
         check_backward(student, "avg", x, param, sizes, case, rng)
 
 
+
+@part("avg_pool_backward", states=[NO_GLOBALS], shown=["two forward passes before their backward passes"])
+def test_avg_pool_backward_uses_only_its_cache(student, rng):
+    """two average-pooling forward passes with different settings, then their backward passes"""
+    check_two_forwards_first(student, "avg", rng)
+
 # -- global average pooling ------------------------------------------------------------------------------
-@part("global_avg_pool")
+@part("global_avg_pool", states=["out of shape (N, C, 1, 1)", "dout[n, c, 0, 0] / (H * W)", "Do not modify x"],
+      shown=["global average pool output", "dx vs autograd", "a 1x1 map"])
 def test_global_avg_pool_matches_torch(student, ref, rng):
     """global average pooling forward and backward match F.adaptive_avg_pool2d(x, 1) and autograd"""
     shapes = [(int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.integers(1, 12)), int(rng.integers(1, 12)))
-              for _ in range(5)] + [(1, 1, 1, 1), (2, 3, 1, 7)]
+              for _ in range(5)] + [(1, 1, 1, 1), (2, 3, 1, 7), (3, 2, 6, 1)]
     for shape in shapes:
         x = rng.normal(size=shape) * 10 + 3
-        case = "a 1x1 map" if shape[2:] == (1, 1) else "random shape"
-        res, after = student.call_keeping_args("global_avg_pool_forward", x)
+        case = "a 1x1 map" if shape[2:] == (1, 1) else "a map of one row" if shape[2] == 1 else "random shape"
+        res, after, seen = student.observe("global_avg_pool_forward", x)
         out, cache = expect_tuple(res, 2, "global_avg_pool_forward")
         expect_unchanged([x], after, "global_avg_pool_forward")
+        expect_new(seen, "global_avg_pool_forward", part=0)
         xt = t(x, True)
         y = F.adaptive_avg_pool2d(xt, 1)
         dout = rng.normal(size=y.shape)
         y.backward(t(dout))
         expect_close(out, y.detach().numpy(), "global_avg_pool_forward out", case, rtol=RTOL, atol=ATOL)
         expect_close(out, ref.global_avg_pool_forward(x)[0], "global_avg_pool_forward out", case, rtol=RTOL, atol=ATOL)
-        dx = student.global_avg_pool_backward(dout, cache)
-        expect_close(dx, xt.grad.numpy(), "global_avg_pool_backward dx", case, rtol=RTOL, atol=ATOL)
+        dx, after, seen = student.observe("global_avg_pool_backward", dout, cache)
+        expect_unchanged([dout, cache], after, "global_avg_pool_backward")
+        expect_new(seen, "global_avg_pool_backward")
+        expect_close(dx, xt.grad.numpy(), "global_avg_pool_backward dx", case, rtol=GRAD_RTOL, atol=GRAD_ATOL)
+
+
+@part("global_avg_pool", states=[NO_GLOBALS, NEW_ARRAY], shown=["two forward passes before their backward passes",
+                                                                  "a real array, not a read-only broadcast view"])
+def test_global_avg_pool_backward_uses_only_its_cache(student, rng):
+    """two global-average-pooling forward passes of different shapes, then their backward passes"""
+    xs = [rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(1, 2, 7, 3))]
+    caches = [expect_tuple(student.global_avg_pool_forward(x), 2, "global_avg_pool_forward")[1] for x in xs]
+    for x, cache in reversed(list(zip(xs, caches))):
+        dout = rng.normal(size=x.shape[:2] + (1, 1))
+        want = np.broadcast_to(dout / (x.shape[2] * x.shape[3]), x.shape)
+        dx, _, seen = student.observe("global_avg_pool_backward", dout, cache)
+        expect_new(seen, "global_avg_pool_backward")
+        expect_close(dx, want, "global_avg_pool_backward dx",
+                     "two forward passes with different shapes before their backward passes",
+                     rtol=GRAD_RTOL, atol=GRAD_ATOL)

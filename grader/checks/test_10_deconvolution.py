@@ -1,7 +1,8 @@
 """Hidden checks of notebook 10, convolution and transposed convolution ("deconvolution").
 
-Shapes, strides (1 to 3), paddings, output paddings (< stride) and values are drawn from `rng` at
-grade time. Everything is compared in float64 against torch (F.conv2d, F.conv_transpose2d and
+Shapes, strides (1 to 3), paddings (0 to 2, also larger than k - 1 for the transposed convolution),
+output paddings (< stride) and values are drawn from `rng` at grade time; the examples of one batch
+have very different scales. Everything is compared in float64 against torch (F.conv2d, F.conv_transpose2d and
 autograd) and against the reference solution; backward passes are only ever tested end to end,
 `backward(dout, forward(...)[1])`, so what a cache holds is the student's choice. Messages name the
 case, never the inputs.
@@ -11,6 +12,30 @@ import torch
 import torch.nn.functional as F
 
 from grader.harness import CheckFailure, expect_array, expect_close, expect_tuple, expect_unchanged, part
+
+NEW_ARRAY = "every array a function returns is a new, writable array"
+NO_GLOBALS = "reads everything it needs from its cache"
+UNCHANGED = "never modify their inputs"
+TOL = "rtol 1e-9, atol 1e-10"
+
+
+def expect_new(observation, name, part=None):
+    """The result (or its item `part`) shares no memory with an argument and is writable. A cache
+    may keep the inputs themselves: only the named result is held to this."""
+    prefix = "" if part is None else f"[{part}]"
+    aliases = [(w, a) for w, a in observation.aliases if w.startswith(prefix)]
+    if aliases:
+        raise CheckFailure(f"{name}: its result{aliases[0][0]} shares memory with {aliases[0][1]} "
+                           "(a view of it or the same array); return a new array")
+    readonly = [w for w in observation.readonly if w.startswith(prefix)]
+    if readonly:
+        raise CheckFailure(f"{name}: its result{readonly[0]} is a read-only array; return an ordinary "
+                           "array (for example with .copy())")
+
+
+def scales(rng, n):
+    """One scale per example of a batch, from 1e-3 to 1e3."""
+    return rng.choice([1e-3, 1.0, 1e3], size=(n, 1, 1, 1))
 
 # Tolerances (float64). Entrywise |got - want| <= ATOL + RTOL * |want|. Outputs are sums of at most a
 # few hundred products of N(0, 1) numbers, computed in a different order than torch's.
@@ -38,24 +63,25 @@ def conv_problem(rng, *, n=None, c=None, f=None, k=None, s=None, p=None):
     p = int(rng.integers(0, 3)) if p is None else p
     h = int(rng.integers(max(1, kh - 2 * p), 10))
     w_ = int(rng.integers(max(1, kw - 2 * p), 10))
-    x = rng.normal(size=(n, c, h, w_))
+    x = rng.normal(size=(n, c, h, w_)) * scales(rng, n)
     w = rng.normal(size=(f, c, kh, kw))
     b = rng.normal(size=f)
     return x, w, b, {"stride": s, "pad": p}
 
 
-def convT_problem(rng, *, k=None, s=None):
+def convT_problem(rng, *, k=None, s=None, p=None):
     """Random conv_transpose2d inputs (C_in != C_out likely) with a positive output size."""
+    p_given = p
     while True:
         n, ci, co = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
         kh, kw = k or (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
         st = s or int(rng.integers(1, 4))
-        p = int(rng.integers(0, 3))
+        p = int(rng.integers(0, 3)) if p_given is None else p_given
         q = int(rng.integers(0, st))
         h, w_ = int(rng.integers(1, 7)), int(rng.integers(1, 7))
         if (h - 1) * st - 2 * p + kh + q >= 1 and (w_ - 1) * st - 2 * p + kw + q >= 1:
             break
-    x = rng.normal(size=(n, ci, h, w_))
+    x = rng.normal(size=(n, ci, h, w_)) * scales(rng, n)
     w = rng.normal(size=(ci, co, kh, kw))
     b = rng.normal(size=co)
     return x, w, b, {"stride": st, "pad": p, "output_pad": q}
@@ -67,7 +93,8 @@ def describe(param):
 
 
 # -- output sizes ---------------------------------------------------------------------------------
-@part("output_size")
+@part("output_size", states=["floor((n + 2 * pad - k) / stride) + 1", "Returns an int"],
+      shown=["The worked example", "Against the shape torch produces"])
 def test_conv_output_size_matches_torch(student, rng):
     """conv_output_size gives the size torch's conv2d produces, and 4 for the worked example"""
     expect_int(student.conv_output_size(2, 3, 1, 2), 4, "conv_output_size",
@@ -80,7 +107,8 @@ def test_conv_output_size_matches_torch(student, rng):
         expect_int(student.conv_output_size(n, k, s, p), want, "conv_output_size", case)
 
 
-@part("output_size")
+@part("output_size", states=["(n - 1) * stride - 2 * pad + k + output_pad", "0 <= output_pad < stride"],
+      shown=["The transposed size against torch, with output padding"])
 def test_conv_transpose_output_size_matches_torch(student, rng):
     """conv_transpose_output_size gives the size torch's conv_transpose2d produces"""
     expect_int(student.conv_transpose_output_size(2, 3, 1, 0, 0), 4, "conv_transpose_output_size",
@@ -100,13 +128,18 @@ def test_conv_transpose_output_size_matches_torch(student, rng):
 
 # -- convolution forward ----------------------------------------------------------------------------
 def check_conv_forward(student, ref, x, w, b, param, case):
-    out, _cache = expect_tuple(student.conv2d_forward(x, w, b, param), 2, "conv2d_forward")
+    res, after, seen = student.observe("conv2d_forward", x, w, b, param)
+    expect_unchanged([x, w, b, param], after, "conv2d_forward")
+    expect_new(seen, "conv2d_forward", part=0)
+    out, _cache = expect_tuple(res, 2, "conv2d_forward")
     want = F.conv2d(t(x), t(w), t(b), stride=param["stride"], padding=param["pad"]).numpy()
     expect_close(out, want, "conv2d_forward out", case, rtol=RTOL, atol=ATOL)
     expect_close(out, ref.conv2d_forward(x, w, b, param)[0], "conv2d_forward out", case, rtol=RTOL, atol=ATOL)
 
 
-@part("conv_forward")
+@part("conv_forward", states=["out[n, f, i, j] = b[f] + sum_{c,u,v} w[f, c, u, v] * xpad[n, c, s*i + u, s*j + v]",
+                              TOL, NEW_ARRAY],
+      shown=["Random batches against F.conv2d"])
 def test_conv_forward_matches_torch(student, ref, rng):
     """conv2d_forward matches F.conv2d for random shapes, strides and paddings"""
     for _ in range(8):
@@ -114,7 +147,7 @@ def test_conv_forward_matches_torch(student, ref, rng):
         check_conv_forward(student, ref, x, w, b, param, describe(param))
 
 
-@part("conv_forward")
+@part("conv_forward", states=["stride", "pad"], shown=["a stride larger than the kernel", "(2, 4, 6, 7, 3, 1, 1, 2, 0)"])
 def test_conv_forward_edge_cases(student, ref, rng):
     """conv2d_forward handles one image, one channel, 1x1 kernels, strides larger than the kernel"""
     x, w, b, param = conv_problem(rng, n=1, c=1, f=1)
@@ -132,12 +165,12 @@ def test_conv_forward_edge_cases(student, ref, rng):
     check_conv_forward(student, ref, x, w, b, param, "non-square kernel with padding 2")
 
 
-@part("conv_forward")
+@part("conv_forward", states=[UNCHANGED, "plain data"], shown=["conv2d_forward modified its inputs", "check_plain_data"])
 def test_conv_forward_leaves_inputs_unchanged(student, rng):
     """conv2d_forward does not modify its inputs"""
     x, w, b, param = conv_problem(rng, p=1)
     _, after = student.call_keeping_args("conv2d_forward", x, w, b, param)
-    expect_unchanged([x, w, b], after, "conv2d_forward")
+    expect_unchanged([x, w, b, param], after, "conv2d_forward")
 
 
 # -- convolution backward ---------------------------------------------------------------------------
@@ -150,7 +183,10 @@ def torch_conv_grads(x, w, b, param, dout):
 def check_conv_backward(student, ref, x, w, b, param, rng, case):
     out, cache = expect_tuple(student.conv2d_forward(x, w, b, param), 2, "conv2d_forward")
     dout = rng.normal(size=F.conv2d(t(x), t(w), stride=param["stride"], padding=param["pad"]).shape)
-    got = expect_tuple(student.conv2d_backward(dout, cache), 3, "conv2d_backward")
+    got, after, seen = student.observe("conv2d_backward", dout, cache)
+    expect_unchanged([dout, cache], after, "conv2d_backward")
+    expect_new(seen, "conv2d_backward")
+    got = expect_tuple(got, 3, "conv2d_backward")
     want = torch_conv_grads(x, w, b, param, dout)
     mine = ref.conv2d_backward(dout, ref.conv2d_forward(x, w, b, param)[1])
     for name, g, wv, r in zip(("dx", "dw", "db"), got, want, mine):
@@ -158,7 +194,8 @@ def check_conv_backward(student, ref, x, w, b, param, rng, case):
         expect_close(g, r, f"conv2d_backward {name}", case, rtol=RTOL, atol=ATOL)
 
 
-@part("conv_backward")
+@part("conv_backward", states=["Returns (dx, dw, db)", "db is a sum over the batch and the positions", TOL],
+      shown=["Random problems against torch autograd"])
 def test_conv_backward_matches_autograd(student, ref, rng):
     """conv2d_backward(dout, cache) matches autograd for random shapes, strides and paddings"""
     for _ in range(6):
@@ -166,7 +203,7 @@ def test_conv_backward_matches_autograd(student, ref, rng):
         check_conv_backward(student, ref, x, w, b, param, rng, describe(param))
 
 
-@part("conv_backward")
+@part("conv_backward", states=["pixels that no window covers get 0"], shown=["leaves rows uncovered"])
 def test_conv_backward_edge_cases(student, ref, rng):
     """conv2d_backward handles uncovered pixels, overlapping windows, one image and 1x1 kernels"""
     # H + 2p - KH not divisible by the stride: the last rows/columns get no gradient.
@@ -184,7 +221,9 @@ def test_conv_backward_edge_cases(student, ref, rng):
     check_conv_backward(student, ref, x, w, b, param, rng, "a 1x1 kernel with stride 3")
 
 
-@part("conv_backward")
+@part("conv_backward", states=["conv2d_input_grad(dout, w, input_hw, conv_param)",
+                               "conv2d_weight_grad(x, dout, w_shape, conv_param)"],
+      shown=["conv2d_input_grad vs autograd", "conv2d_weight_grad vs autograd"])
 def test_conv_gradient_pieces(student, rng):
     """conv2d_input_grad and conv2d_weight_grad match autograd"""
     for _ in range(4):
@@ -198,19 +237,41 @@ def test_conv_gradient_pieces(student, rng):
                      case, rtol=RTOL, atol=ATOL)
 
 
-@part("conv_backward")
+@part("conv_backward", states=["Do not modify dout or the cache", NEW_ARRAY],
+      shown=["conv2d_backward modified dout"])
 def test_conv_backward_leaves_dout_unchanged(student, rng):
-    """conv2d_backward does not modify dout"""
+    """conv2d_backward does not modify dout or the cache, and returns new arrays"""
     x, w, b, param = conv_problem(rng, p=1)
     _, cache = student.conv2d_forward(x, w, b, param)
     dout = rng.normal(size=F.conv2d(t(x), t(w), stride=param["stride"], padding=1).shape)
-    _, after = student.call_keeping_args("conv2d_backward", dout, cache)
-    expect_unchanged([dout], after, "conv2d_backward")
+    _, after, seen = student.observe("conv2d_backward", dout, cache)
+    expect_unchanged([dout, cache], after, "conv2d_backward")
+    expect_new(seen, "conv2d_backward")
+
+
+@part("conv_backward", states=[NO_GLOBALS], shown=["two forward passes before their backward passes"])
+def test_conv_backward_uses_only_its_cache(student, ref, rng):
+    """two convolutions with different settings, then their backward passes in reverse order"""
+    problems = [conv_problem(rng, k=(3, 3), s=1, p=1), conv_problem(rng, k=(2, 4), s=3, p=2)]
+    caches, douts = [], []
+    for x, w, b, param in problems:
+        _, cache = expect_tuple(student.conv2d_forward(x, w, b, param), 2, "conv2d_forward")
+        caches.append(cache)
+        douts.append(rng.normal(size=F.conv2d(t(x), t(w), stride=param["stride"], padding=param["pad"]).shape))
+    for (x, w, b, param), cache, dout in reversed(list(zip(problems, caches, douts))):
+        got = expect_tuple(student.conv2d_backward(dout, cache), 3, "conv2d_backward")
+        for name, g, want in zip(("dx", "dw", "db"), got, torch_conv_grads(x, w, b, param, dout)):
+            expect_close(g, want, f"conv2d_backward {name}",
+                         "two forward passes with different settings before their backward passes",
+                         rtol=RTOL, atol=ATOL)
 
 
 # -- transposed convolution forward -----------------------------------------------------------------
 def check_convT_forward(student, ref, x, w, b, param, case):
-    out, _cache = expect_tuple(student.conv_transpose2d_forward(x, w, b, param), 2, "conv_transpose2d_forward")
+    res, after, seen = student.observe("conv_transpose2d_forward", x, w, b, param)
+    expect_unchanged([x, w, b, param], after, "conv_transpose2d_forward")
+    expect_new(seen, "conv_transpose2d_forward", part=0)
+    out, _cache = expect_tuple(res, 2, "conv_transpose2d_forward")
     want = F.conv_transpose2d(t(x), t(w), t(b), stride=param["stride"], padding=param["pad"],
                               output_padding=param["output_pad"]).numpy()
     expect_close(out, want, "conv_transpose2d_forward out", case, rtol=RTOL, atol=ATOL)
@@ -218,19 +279,24 @@ def check_convT_forward(student, ref, x, w, b, param, case):
                  rtol=RTOL, atol=ATOL)
 
 
-@part("conv_transpose_forward")
+@part("conv_transpose_forward", states=["torch's F.conv_transpose2d", "(C_in, C_out, KH, KW)", TOL, NEW_ARRAY,
+                                        "any padding p >= 0 for which the output size is at least 1"],
+      shown=["Random problems against F.conv_transpose2d", "padding larger than k - 1"])
 def test_conv_transpose_forward_matches_torch(student, ref, rng):
     """conv_transpose2d_forward matches F.conv_transpose2d (weights (C_in, C_out, KH, KW))"""
     for _ in range(8):
         x, w, b, param = convT_problem(rng)
         check_convT_forward(student, ref, x, w, b, param, describe(param))
+    for k, p in (((1, 1), 1), ((2, 1), 2), ((1, 3), 2)):   # always some padding larger than k - 1
+        x, w, b, param = convT_problem(rng, k=k, s=int(rng.integers(2, 4)), p=p)
+        check_convT_forward(student, ref, x, w, b, param, "padding larger than k - 1 (a crop of the full output)")
     x, w, b, param = convT_problem(rng, k=(3, 3), s=2)
     check_convT_forward(student, ref, x, w, b, param, "kernel 3, stride 2")
     x, w, b, param = convT_problem(rng, k=(1, 1), s=3)
     check_convT_forward(student, ref, x, w, b, param, "1x1 kernel, stride 3 (gaps between the stamps)")
 
 
-@part("conv_transpose_forward")
+@part("conv_transpose_forward", states=["pad with $k - 1 - p$ zeros on each side"], shown=["The worked example"])
 def test_worked_example_is_zero_padding(student, rng):
     """the worked example: a 2x2 input and a 3x3 kernel give the 4x4 conv of the input padded by 2"""
     x = rng.normal(size=(1, 1, 2, 2))
@@ -242,7 +308,7 @@ def test_worked_example_is_zero_padding(student, rng):
                  "and convolving with the flipped kernel", rtol=RTOL, atol=ATOL)
 
 
-@part("conv_transpose_forward")
+@part("conv_transpose_forward", states=["the adjoint"], shown=["The adjoint identity"])
 def test_adjoint_identity(student, rng):
     """<conv(x), y> = <x, conv_transpose(y)> for your two functions with shared weights and zero biases"""
     for _ in range(6):
@@ -273,12 +339,12 @@ def test_adjoint_identity(student, rng):
                                f"weights and zero biases ({case})")
 
 
-@part("conv_transpose_forward")
+@part("conv_transpose_forward", states=["Do not modify the inputs"], shown=["conv_transpose2d_forward modified its inputs"])
 def test_conv_transpose_forward_leaves_inputs_unchanged(student, rng):
     """conv_transpose2d_forward does not modify its inputs"""
     x, w, b, param = convT_problem(rng)
     _, after = student.call_keeping_args("conv_transpose2d_forward", x, w, b, param)
-    expect_unchanged([x, w, b], after, "conv_transpose2d_forward")
+    expect_unchanged([x, w, b, param], after, "conv_transpose2d_forward")
 
 
 # -- transposed convolution backward ----------------------------------------------------------------
@@ -294,7 +360,10 @@ def check_convT_backward(student, ref, x, w, b, param, rng, case):
     out_shape = F.conv_transpose2d(t(x), t(w), stride=param["stride"], padding=param["pad"],
                                    output_padding=param["output_pad"]).shape
     dout = rng.normal(size=out_shape)
-    got = expect_tuple(student.conv_transpose2d_backward(dout, cache), 3, "conv_transpose2d_backward")
+    got, after, seen = student.observe("conv_transpose2d_backward", dout, cache)
+    expect_unchanged([dout, cache], after, "conv_transpose2d_backward")
+    expect_new(seen, "conv_transpose2d_backward")
+    got = expect_tuple(got, 3, "conv_transpose2d_backward")
     want = torch_convT_grads(x, w, b, param, dout)
     mine = ref.conv_transpose2d_backward(dout, ref.conv_transpose2d_forward(x, w, b, param)[1])
     for name, g, wv, r in zip(("dx", "dw", "db"), got, want, mine):
@@ -302,7 +371,8 @@ def check_convT_backward(student, ref, x, w, b, param, rng, case):
         expect_close(g, r, f"conv_transpose2d_backward {name}", case, rtol=RTOL, atol=ATOL)
 
 
-@part("conv_transpose_backward")
+@part("conv_transpose_backward", states=["Returns (dx, dw, db)", TOL, "Do not modify dout or the cache"],
+      shown=["Random problems against autograd through F.conv_transpose2d", "padding larger than k - 1"])
 def test_conv_transpose_backward_matches_autograd(student, ref, rng):
     """conv_transpose2d_backward(dout, cache) matches autograd through F.conv_transpose2d"""
     for _ in range(7):
@@ -310,14 +380,32 @@ def test_conv_transpose_backward_matches_autograd(student, ref, rng):
         check_convT_backward(student, ref, x, w, b, param, rng, describe(param))
     x, w, b, param = convT_problem(rng, k=(3, 3), s=2)
     check_convT_backward(student, ref, x, w, b, param, rng, "kernel 3, stride 2")
+    x, w, b, param = convT_problem(rng, k=(2, 1), s=2, p=2)
+    check_convT_backward(student, ref, x, w, b, param, rng, "padding larger than k - 1")
 
 
-@part("conv_transpose_backward")
+@part("conv_transpose_backward", states=["Do not modify dout or the cache"],
+      shown=["conv_transpose2d_backward modified dout"])
 def test_conv_transpose_backward_leaves_dout_unchanged(student, rng):
-    """conv_transpose2d_backward does not modify dout"""
+    """conv_transpose2d_backward does not modify dout or the cache"""
     x, w, b, param = convT_problem(rng)
     _, cache = student.conv_transpose2d_forward(x, w, b, param)
     dout = rng.normal(size=F.conv_transpose2d(t(x), t(w), stride=param["stride"], padding=param["pad"],
                                               output_padding=param["output_pad"]).shape)
     _, after = student.call_keeping_args("conv_transpose2d_backward", dout, cache)
-    expect_unchanged([dout], after, "conv_transpose2d_backward")
+    expect_unchanged([dout, cache], after, "conv_transpose2d_backward")
+
+
+@part("conv_transpose_backward", states=[NO_GLOBALS], shown=["two forward passes before their backward passes"])
+def test_conv_transpose_backward_uses_only_its_cache(student, rng):
+    """two transposed convolutions with different settings, then their backward passes in reverse order"""
+    problems = [convT_problem(rng, k=(3, 3), s=2, p=1), convT_problem(rng, k=(2, 4), s=3, p=0)]
+    caches = [expect_tuple(student.conv_transpose2d_forward(*pr), 2, "conv_transpose2d_forward")[1] for pr in problems]
+    for (x, w, b, param), cache in reversed(list(zip(problems, caches))):
+        dout = rng.normal(size=F.conv_transpose2d(t(x), t(w), stride=param["stride"], padding=param["pad"],
+                                                  output_padding=param["output_pad"]).shape)
+        got = expect_tuple(student.conv_transpose2d_backward(dout, cache), 3, "conv_transpose2d_backward")
+        for name, g, want in zip(("dx", "dw", "db"), got, torch_convT_grads(x, w, b, param, dout)):
+            expect_close(g, want, f"conv_transpose2d_backward {name}",
+                         "two forward passes with different settings before their backward passes",
+                         rtol=RTOL, atol=ATOL)

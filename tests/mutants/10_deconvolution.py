@@ -92,6 +92,20 @@ _weight_grad_ok = conv2d_weight_grad
 def conv2d_weight_grad(x, dout, w_shape, conv_param):
     return _weight_grad_ok(x, dout, w_shape, conv_param) / x.shape[0]
 ''',
+        "stride and padding read from a global set by the last forward pass": '''
+_LAST_CONV = {}
+_conv2d_forward_ok = conv2d_forward
+def conv2d_forward(x, w, b, conv_param):
+    _LAST_CONV.update(conv_param)
+    out, _ = _conv2d_forward_ok(x, w, b, conv_param)
+    return out, (x, w)
+
+def conv2d_backward(dout, cache):
+    x, w = cache
+    param = {"stride": _LAST_CONV["stride"], "pad": _LAST_CONV["pad"]}
+    return (conv2d_input_grad(dout, w, x.shape[2:], param), conv2d_weight_grad(x, dout, w.shape, param),
+            dout.sum(axis=(0, 2, 3)))
+''',
     },
     "conv_transpose_forward": {
         "weight read as (C_out, C_in, KH, KW), like a convolution's": '''
@@ -124,6 +138,32 @@ _convT_forward_ok = conv_transpose2d_forward
 def conv_transpose2d_forward(x, w, b, param):
     return _convT_forward_ok(x, w, np.zeros_like(b), param)
 ''',
+        "zero insertion and flipped kernel, a negative padding clipped to 0 instead of cropping": '''
+def conv_transpose2d_forward(x, w, b, param):
+    s, p, q = param["stride"], param["pad"], param["output_pad"]
+    N, C, H, W = x.shape
+    KH, KW = w.shape[2:]
+    z = np.zeros((N, C, (H - 1) * s + 1, (W - 1) * s + 1))
+    z[:, :, ::s, ::s] = x
+    eh, ew = max(KH - 1 - p, 0), max(KW - 1 - p, 0)
+    z = np.pad(z, ((0, 0), (0, 0), (eh, eh + q), (ew, ew + q)))
+    kernel = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    out, _ = conv2d_forward(z, kernel, b, {"stride": 1, "pad": 0})
+    return out, (x, w, param)
+''',
+        "scatter-add into the full output, cropped only when p <= k - 1": '''
+def conv_transpose2d_forward(x, w, b, param):
+    s, p, q = param["stride"], param["pad"], param["output_pad"]
+    N, Ci, H, W = x.shape
+    _, Co, KH, KW = w.shape
+    full = np.zeros((N, Co, (H - 1) * s + KH + q, (W - 1) * s + KW + q))
+    for u in range(KH):
+        for v in range(KW):
+            full[:, :, u:u + s * (H - 1) + 1:s, v:v + s * (W - 1) + 1:s] += np.einsum("nihw,io->nohw", x, w[:, :, u, v])
+    ph, pw = min(p, KH - 1), min(p, KW - 1)
+    Ho, Wo = (H - 1) * s - 2 * ph + KH + q, (W - 1) * s - 2 * pw + KW + q
+    return full[:, :, ph:ph + Ho, pw:pw + Wo] + b[None, :, None, None], (x, w, param)
+''',
     },
     "conv_transpose_backward": {
         "dx with the flipped kernel": '''
@@ -147,6 +187,20 @@ def conv_transpose2d_backward(dout, cache):
     dx, _ = conv2d_forward(dout, w, np.zeros(w.shape[0]), cp)
     dw = conv2d_weight_grad(dout, x, w.shape, cp).transpose(1, 0, 2, 3)
     return dx, dw, dout.sum(axis=(0, 2, 3))
+''',
+        "stride and padding read from a global set by the last forward pass": '''
+_LAST_CONVT = {}
+def conv_transpose2d_forward(x, w, b, param):
+    s, p, q = param["stride"], param["pad"], param["output_pad"]
+    _LAST_CONVT.update(stride=s, pad=p)
+    hw = (conv_transpose_output_size(x.shape[2], w.shape[2], s, p, q), conv_transpose_output_size(x.shape[3], w.shape[3], s, p, q))
+    return conv2d_input_grad(x, w, hw, {"stride": s, "pad": p}) + b[None, :, None, None], (x, w)
+
+def conv_transpose2d_backward(dout, cache):
+    x, w = cache
+    cp = dict(_LAST_CONVT)
+    dx, _ = conv2d_forward(dout, w, np.zeros(w.shape[0]), cp)
+    return dx, conv2d_weight_grad(dout, x, w.shape, cp), dout.sum(axis=(0, 2, 3))
 ''',
     },
 }
