@@ -7,6 +7,13 @@ DEPENDS = {"adamw": ["adam"]}
 
 MUTANTS = {
     "sgd": {
+        "learning rate frozen at its first value (stored in config)": '''
+def sgd(w, dw, config=None):
+    config = {} if config is None else config
+    config.setdefault("lr", 1e-2); config.setdefault("weight_decay", 0.0)
+    config.setdefault("lr0", config["lr"])
+    return w - config["lr0"] * (dw + config["weight_decay"] * w), config
+''',
         "weight decay subtracted from the gradient": '''
 def sgd(w, dw, config=None):
     config = {} if config is None else config
@@ -29,6 +36,45 @@ def sgd(w, dw, config=None):
 ''',
     },
     "sgd_momentum": {
+        "velocity with the learning rate folded in (v = mu v - lr g, w + v)": '''
+def sgd_momentum(w, dw, config=None):
+    config = {} if config is None else config
+    for k, v in dict(lr=1e-2, momentum=0.9, dampening=0.0, weight_decay=0.0).items():
+        config.setdefault(k, v)
+    g = dw + config["weight_decay"] * w
+    if "velocity" not in config:
+        v = -config["lr"] * g
+    else:
+        v = config["momentum"] * config["velocity"] - config["lr"] * (1 - config["dampening"]) * g
+    config["velocity"] = v
+    return w + v, config
+''',
+        "first velocity is dw itself (shares memory with dw)": '''
+def sgd_momentum(w, dw, config=None):
+    config = {} if config is None else config
+    for k, v in dict(lr=1e-2, momentum=0.9, dampening=0.0, weight_decay=0.0).items():
+        config.setdefault(k, v)
+    g = dw if config["weight_decay"] == 0 else dw + config["weight_decay"] * w
+    if "velocity" not in config:
+        b = g
+    else:
+        b = config["momentum"] * config["velocity"] + (1 - config["dampening"]) * g
+    config["velocity"] = b
+    return w - config["lr"] * b, config
+''',
+        "dampening default 0.1": '''
+def sgd_momentum(w, dw, config=None):
+    config = {} if config is None else config
+    for k, v in dict(lr=1e-2, momentum=0.9, dampening=0.1, weight_decay=0.0).items():
+        config.setdefault(k, v)
+    g = dw + config["weight_decay"] * w
+    if "velocity" not in config:
+        b = g.copy()
+    else:
+        b = config["momentum"] * config["velocity"] + (1 - config["dampening"]) * g
+    config["velocity"] = b
+    return w - config["lr"] * b, config
+''',
         "momentum as a moving average (1 - mu) instead of a velocity": '''
 def sgd_momentum(w, dw, config=None):
     config = {} if config is None else config
@@ -77,6 +123,17 @@ def sgd_momentum(w, dw, config=None):
 ''',
     },
     "nesterov": {
+        "velocity with the learning rate folded in": '''
+def nesterov_momentum(w, dw, config=None):
+    config = {} if config is None else config
+    for k, v in dict(lr=1e-2, momentum=0.9, weight_decay=0.0).items():
+        config.setdefault(k, v)
+    g = dw + config["weight_decay"] * w
+    mu, lr = config["momentum"], config["lr"]
+    v = -lr * g if "velocity" not in config else mu * config["velocity"] - lr * g
+    config["velocity"] = v
+    return w - lr * g + mu * v, config
+''',
         "look-ahead term uses the old velocity": '''
 def nesterov_momentum(w, dw, config=None):
     config = {} if config is None else config
@@ -110,6 +167,17 @@ def nesterov_momentum(w, dw, config=None):
 ''',
     },
     "adagrad": {
+        "effective step lr / sqrt(s) cached in config at the first step": '''
+def adagrad(w, dw, config=None):
+    config = {} if config is None else config
+    for k, v in dict(lr=1e-2, eps=1e-10, initial_accumulator_value=0.0, weight_decay=0.0).items():
+        config.setdefault(k, v)
+    config.setdefault("lr_used", config["lr"])
+    g = dw + config["weight_decay"] * w
+    s = config.get("sum_sq", np.full(w.shape, config["initial_accumulator_value"])) + g * g
+    config["sum_sq"] = s
+    return w - config["lr_used"] * g / (np.sqrt(s) + config["eps"]), config
+''',
         "squared gradient not accumulated": '''
 def adagrad(w, dw, config=None):
     config = {} if config is None else config
@@ -152,6 +220,16 @@ def adagrad(w, dw, config=None):
 ''',
     },
     "rmsprop": {
+        "eps default 1e-10 (AdaGrad's) instead of 1e-8": '''
+def rmsprop(w, dw, config=None):
+    config = {} if config is None else config
+    for k, v in dict(lr=1e-2, alpha=0.99, eps=1e-10, weight_decay=0.0).items():
+        config.setdefault(k, v)
+    g = dw + config["weight_decay"] * w
+    a = config["alpha"] * config.get("square_avg", np.zeros(w.shape)) + (1 - config["alpha"]) * g * g
+    config["square_avg"] = a
+    return w - config["lr"] * g / (np.sqrt(a) + config["eps"]), config
+''',
         "alpha and 1 - alpha swapped": '''
 def rmsprop(w, dw, config=None):
     config = {} if config is None else config
@@ -196,6 +274,20 @@ def rmsprop(w, dw, config=None):
 ''',
     },
     "adam": {
+        "bias-corrected step size computed with the first learning rate only": '''
+def adam(w, dw, config=None):
+    config = {} if config is None else config
+    for k, v in dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0).items():
+        config.setdefault(k, v)
+    config.setdefault("base_lr", config["lr"])
+    g = dw + config["weight_decay"] * w
+    t = config.get("t", 0) + 1
+    m = config["beta1"] * config.get("m", np.zeros(w.shape)) + (1 - config["beta1"]) * g
+    v = config["beta2"] * config.get("v", np.zeros(w.shape)) + (1 - config["beta2"]) * g * g
+    config["m"], config["v"], config["t"] = m, v, t
+    m_hat, v_hat = m / (1 - config["beta1"] ** t), v / (1 - config["beta2"] ** t)
+    return w - config["base_lr"] * m_hat / (np.sqrt(v_hat) + config["eps"]), config
+''',
         "no bias correction": '''
 def adam(w, dw, config=None):
     config = {} if config is None else config
@@ -260,6 +352,31 @@ def adam(w, dw, config=None):
 ''',
     },
     "adamw": {
+        "eps ignored (always 1e-8)": '''
+def adamw(w, dw, config=None):
+    config = {} if config is None else config
+    for k, v in dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2).items():
+        config.setdefault(k, v)
+    t = config.get("t", 0) + 1
+    m = config["beta1"] * config.get("m", np.zeros(w.shape)) + (1 - config["beta1"]) * dw
+    v = config["beta2"] * config.get("v", np.zeros(w.shape)) + (1 - config["beta2"]) * dw * dw
+    config["m"], config["v"], config["t"] = m, v, t
+    m_hat, v_hat = m / (1 - config["beta1"] ** t), v / (1 - config["beta2"] ** t)
+    return w * (1 - config["lr"] * config["weight_decay"]) - config["lr"] * m_hat / (np.sqrt(v_hat) + 1e-8), config
+''',
+        "decay factor computed once, with the first learning rate": '''
+def adamw(w, dw, config=None):
+    config = {} if config is None else config
+    for k, v in dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2).items():
+        config.setdefault(k, v)
+    config.setdefault("decay_factor", 1 - config["lr"] * config["weight_decay"])
+    t = config.get("t", 0) + 1
+    m = config["beta1"] * config.get("m", np.zeros(w.shape)) + (1 - config["beta1"]) * dw
+    v = config["beta2"] * config.get("v", np.zeros(w.shape)) + (1 - config["beta2"]) * dw * dw
+    config["m"], config["v"], config["t"] = m, v, t
+    m_hat, v_hat = m / (1 - config["beta1"] ** t), v / (1 - config["beta2"] ** t)
+    return w * config["decay_factor"] - config["lr"] * m_hat / (np.sqrt(v_hat) + config["eps"]), config
+''',
         "coupled L2 (decay added to the gradient, as in Adam)": '''
 def adamw(w, dw, config=None):
     config = {} if config is None else config
