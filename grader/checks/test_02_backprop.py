@@ -3,7 +3,8 @@
 Every check draws its shapes, values and programs from `rng` (seeded at grade time) and compares in
 float64 with the tolerances below, against torch autograd and against the reference solution.
 Layers are tested end to end only, `backward(dout, forward(...)[1])`: what a cache holds is the
-student's choice. Messages name the case, never the inputs.
+student's choice, as long as it is plain data (the grader receives it and sends it back unchanged).
+Messages name the case, never the inputs.
 """
 import math
 
@@ -13,6 +14,8 @@ import torch.nn.functional as F
 
 from grader.harness import (CheckFailure, expect_array, expect_close, expect_float, expect_tuple,
                             expect_unchanged, part)
+
+PLAIN = "plain data"  # the conventions' rule for every result, caches included
 
 # Tolerances (float64). Results are compared entrywise: |got - want| <= ATOL + RTOL * |want|.
 RTOL, ATOL = 1e-10, 1e-12            # values computed in a different but equivalent order
@@ -28,6 +31,32 @@ UNARY_OPS = ("exp", "log", "sin", "cos", "tanh", "relu")
 
 def t(x, grad=False):
     return torch.from_numpy(np.array(x, dtype=np.float64)).requires_grad_(grad)
+
+
+def as_sent(value):
+    """`value` (a result read back from the kernel) as the kernel receives it when the grader sends it
+    back: numpy scalars travel as Python numbers. Used to compare a cache before and after a call."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return tuple(as_sent(v) for v in value)
+    if isinstance(value, list):
+        return [as_sent(v) for v in value]
+    if isinstance(value, dict):
+        return {k: as_sent(v) for k, v in value.items()}
+    return value
+
+
+def expect_cache_unchanged(cache, after, name):
+    """The cache a backward received is exactly as it was sent (whatever its design)."""
+    if not _same_cache(as_sent(cache), after):
+        raise CheckFailure(f"{name} modified its cache in place (an array or an entry of it); "
+                           "read the cache, never write into it")
+
+
+def _same_cache(before, after):
+    from grader.harness import _same
+    return _same(before, after)
 
 
 # -- affine ----------------------------------------------------------------------------------------
@@ -56,14 +85,18 @@ def check_affine(student, ref, x, w, b, dout, case):
         expect_close(got, mine, f"affine_backward {name}", case, rtol=RTOL_GRAD, atol=atol)
 
 
-@part("affine")
+@part("affine", states=["out = x @ w + b", "dx : float64 array of shape (N, D)",
+                         "dw : float64 array of shape (D, M)", "db : float64 array of shape (M,)",
+                         "backward(dout, forward(...)[1])", PLAIN],
+      shown=["A random layer against torch autograd", "check_plain_data(cache"])
 def test_affine_matches_autograd(student, ref, rng):
     """affine_forward and affine_backward match torch autograd on random layers"""
     for _ in range(6):
         check_affine(student, ref, *affine_problem(rng), "random layer")
 
 
-@part("affine")
+@part("affine", states=["(sum over the batch)", "shape (M,) (not (1, M))"],
+      shown=["db (a (3,) vector, not (1, 3))"])
 def test_affine_edge_shapes(student, ref, rng):
     """the affine layer handles one example, one input feature and one output"""
     check_affine(student, ref, *affine_problem(rng, n=1), "a single example")
@@ -72,14 +105,36 @@ def test_affine_edge_shapes(student, ref, rng):
     check_affine(student, ref, *affine_problem(rng, n=1, d=1, m=1), "1 x 1 layer, one example")
 
 
-@part("affine")
+@part("affine", states=["never modify their inputs", "Do not modify dout or anything in the cache"],
+      shown=["inputs and cache unchanged"])
 def test_affine_leaves_inputs_unchanged(student, rng):
-    """affine_forward and affine_backward do not modify their inputs"""
+    """affine_forward and affine_backward modify neither their inputs nor the cache"""
     x, w, b, dout = affine_problem(rng)
     (out, cache), after = student.call_keeping_args("affine_forward", x, w, b)
     expect_unchanged([x, w, b], after, "affine_forward")
     _, after = student.call_keeping_args("affine_backward", dout, cache)
-    expect_unchanged([dout], after, "affine_backward")
+    expect_unchanged([dout], after[:1], "affine_backward")
+    expect_cache_unchanged(cache, after[1], "affine_backward")
+
+
+@part("affine", states=["each backward uses only the cache it is given"],
+      shown=["two forwards before the first backward"])
+def test_affine_two_forwards_before_backward(student, ref, rng):
+    """each affine_backward uses its own cache, when a second forward ran before the first backward"""
+    first, second = affine_problem(rng), affine_problem(rng)
+    while second[0].shape == first[0].shape and second[1].shape == first[1].shape:
+        second = affine_problem(rng)
+    _, cache1 = expect_tuple(student.affine_forward(*first[:3]), 2, "affine_forward")
+    _, cache2 = expect_tuple(student.affine_forward(*second[:3]), 2, "affine_forward")
+    for (x, w, b, dout), cache, which in ((first, cache1, "first"), (second, cache2, "second"),
+                                         (first, cache1, "first, again")):
+        grads = expect_tuple(student.affine_backward(dout, cache), 3, "affine_backward")
+        want = ref.affine_backward(dout, ref.affine_forward(x, w, b)[1])
+        for name, got, mine, shape in zip(("dx", "dw", "db"), grads, want, (x.shape, w.shape, b.shape)):
+            expect_array(got, shape, f"affine_backward {name}")
+            expect_close(got, mine, f"affine_backward {name}",
+                         f"two forwards before the first backward, the {which} cache",
+                         rtol=RTOL_GRAD, atol=ATOL_GRAD * max(1.0, float(np.abs(mine).max())))
 
 
 # -- relu ------------------------------------------------------------------------------------------
@@ -90,7 +145,9 @@ def relu_input(rng):
     return x
 
 
-@part("relu")
+@part("relu", states=["out = max(x, 0) elementwise", "x : float64 array of any shape",
+                       "the derivative at exactly 0 is taken to be 0", PLAIN],
+      shown=["including an input that is exactly 0", "check_plain_data(cache"])
 def test_relu_matches_torch_exactly(student, ref, rng):
     """relu_forward and relu_backward match torch.relu and autograd, including inputs equal to 0"""
     for _ in range(6):
@@ -109,16 +166,35 @@ def test_relu_matches_torch_exactly(student, ref, rng):
                      rtol=0.0, atol=0.0)
 
 
-@part("relu")
+@part("relu", states=["never modify their inputs", "Do not modify dout or the cache"],
+      shown=["inputs and cache unchanged"])
 def test_relu_leaves_inputs_unchanged(student, rng):
-    """relu_forward and relu_backward do not modify their inputs"""
+    """relu_forward and relu_backward modify neither their inputs nor the cache"""
     x = relu_input(rng)
     x.flat[int(rng.integers(x.size))] = -1.0 - rng.random()  # at least one entry that relu would change
+    x.flat[int(rng.integers(x.size))] = 1.0 + rng.random()   # and one it lets through
     dout = rng.normal(size=x.shape)
     (out, cache), after = student.call_keeping_args("relu_forward", x)
     expect_unchanged([x], after, "relu_forward")
     _, after = student.call_keeping_args("relu_backward", dout, cache)
-    expect_unchanged([dout], after, "relu_backward")
+    expect_unchanged([dout], after[:1], "relu_backward")
+    expect_cache_unchanged(cache, after[1], "relu_backward")
+
+
+@part("relu", states=["each backward uses only the cache it is given"],
+      shown=["two forwards before the first backward"])
+def test_relu_two_forwards_before_backward(student, ref, rng):
+    """each relu_backward uses its own cache, when a second forward ran before the first backward"""
+    x1 = relu_input(rng)
+    x2 = np.append(relu_input(rng).ravel(), [-1.0, 2.0, 0.0])  # usually another shape than x1's
+    x1.flat[0], x2.flat[0] = 1.5, -1.5  # and the two masks always differ
+    _, cache1 = expect_tuple(student.relu_forward(x1), 2, "relu_forward")
+    _, cache2 = expect_tuple(student.relu_forward(x2), 2, "relu_forward")
+    for x, cache, which in ((x1, cache1, "first"), (x2, cache2, "second"), (x1, cache1, "first, again")):
+        dout = rng.normal(size=x.shape)
+        want = ref.relu_backward(dout, ref.relu_forward(x)[1])
+        expect_close(student.relu_backward(dout, cache), want, "relu_backward dx",
+                     f"two forwards before the first backward, the {which} cache", rtol=0.0, atol=0.0)
 
 
 # -- softmax cross-entropy -------------------------------------------------------------------------
@@ -135,7 +211,9 @@ def check_ce(student, ref, z, y, case):
     expect_close(dscores, ref_grad, "softmax_cross_entropy dscores", case, rtol=RTOL_GRAD, atol=ATOL)
 
 
-@part("softmax_ce")
+@part("softmax_ce", states=["(1/N) sum_n -log softmax(scores[n])[y[n]]", "(softmax(scores) - onehot(y)) / N",
+                             "loss : float"],
+      shown=["Random scores against F.cross_entropy"])
 def test_softmax_ce_matches_torch(student, ref, rng):
     """softmax_cross_entropy matches F.cross_entropy and autograd on random batches"""
     for _ in range(6):
@@ -144,23 +222,46 @@ def test_softmax_ce_matches_torch(student, ref, rng):
         check_ce(student, ref, z, rng.integers(0, c, size=n), "random scores")
 
 
-@part("softmax_ce")
+@part("softmax_ce", states=["Stable for huge scores"], shown=["Scores of size 1e3"])
 def test_softmax_ce_edge_cases(student, ref, rng):
     """softmax_cross_entropy is exact for huge scores, one example and one class"""
     n, c = int(rng.integers(2, 9)), int(rng.integers(2, 9))
     z = rng.choice([-1.0, 1.0], size=(n, c)) * rng.uniform(900, 1100, size=(n, c))
-    check_ce(student, ref, z, rng.integers(0, c, size=n), "huge scores (about +-1e3)")
+    y = rng.integers(0, c, size=n)
+    z[0] = rng.uniform(900, 1100, size=c)
+    z[0, y[0]] = -rng.uniform(900, 1100)  # a true class with probability about e^-2000 (log 0 if taken naively)
+    check_ce(student, ref, z, y, "huge scores (about +-1e3)")
     check_ce(student, ref, rng.normal(size=(1, c)), rng.integers(0, c, size=1), "a single example")
     check_ce(student, ref, rng.normal(size=(n, 1)), np.zeros(n, dtype=np.int64), "a single class")
 
 
-@part("softmax_ce")
+@part("softmax_ce", states=["inputs unchanged"], shown=["softmax_cross_entropy modified its scores"])
 def test_softmax_ce_leaves_inputs_unchanged(student, rng):
     """softmax_cross_entropy does not modify its inputs"""
     n, c = int(rng.integers(2, 20)), int(rng.integers(2, 8))
     z, y = rng.normal(size=(n, c)), rng.integers(0, c, size=n)
     _, after = student.call_keeping_args("softmax_cross_entropy", z, y)
     expect_unchanged([z, y], after, "softmax_cross_entropy")
+
+
+@part("softmax_ce", states=["whole rows of huge positive or huge negative scores",
+                            "rows of very different sizes in one batch", "never overflows"],
+      shown=["whole rows far from 0"])
+def test_softmax_ce_extreme_rows(student, ref, rng):
+    """softmax_cross_entropy stays exact, without overflow, when whole rows are huge and of different sizes"""
+    n, c = int(rng.integers(3, 9)), int(rng.integers(2, 9))
+    offsets = np.array([1000.0, -1000.0, 5.0] + list(rng.choice([-1.0, 1.0], n - 3) * rng.uniform(500, 1500, n - 3)))
+    z = offsets[:, None] + rng.normal(0, 3.0, size=(n, c))  # each row near its own offset
+    y = rng.integers(0, c, size=n)
+    for case, scores in (("whole rows far from 0, of different signs and sizes", z),
+                         ("every row huge and negative", -np.abs(z) - 800.0),
+                         ("every row huge and positive", np.abs(z) + 800.0)):
+        loss, dscores = expect_tuple(student.call_strict("softmax_cross_entropy", scores, y), 2,
+                                     "softmax_cross_entropy")
+        ref_loss, ref_grad = ref.softmax_cross_entropy(scores, y)
+        expect_close(expect_float(loss, "softmax_cross_entropy loss"), ref_loss, "softmax_cross_entropy loss",
+                     case, rtol=RTOL, atol=ATOL)
+        expect_close(dscores, ref_grad, "softmax_cross_entropy dscores", case, rtol=RTOL_GRAD, atol=ATOL)
 
 
 # -- two-layer network -----------------------------------------------------------------------------
@@ -200,7 +301,9 @@ def check_net(got, params, X, y, reg, ref, case):
         expect_close(grads[k], mine[k], f"two_layer_loss grads['{k}']", case, rtol=RTOL_GRAD, atol=atol)
 
 
-@part("two_layer_net")
+@part("two_layer_net", states=["mean cross-entropy + 0.5 * reg * (sum(W1 ** 2) + sum(W2 ** 2))",
+                                'dict with exactly the keys "W1", "b1", "W2", "b2"', PLAIN],
+      shown=["Random parameters with a penalty, against torch autograd", "check_plain_data(grads"])
 def test_two_layer_net_matches_autograd(student, ref, rng):
     """two_layer_loss matches torch autograd, with and without the L2 penalty"""
     for trial in range(6):
@@ -210,7 +313,7 @@ def test_two_layer_net_matches_autograd(student, ref, rng):
                   "random network, reg = 0" if reg == 0 else "random network, reg > 0")
 
 
-@part("two_layer_net")
+@part("two_layer_net", states=["reg=0.0"], shown=["loss with W2 = 0"])
 def test_two_layer_net_default_reg_and_one_example(student, ref, rng):
     """two_layer_loss defaults to reg = 0 and handles a single example"""
     params, X, y = net_problem(rng)
@@ -219,7 +322,8 @@ def test_two_layer_net_default_reg_and_one_example(student, ref, rng):
     check_net(student.two_layer_loss(params, X, y, 0.5), params, X, y, 0.5, ref, "a single example, reg > 0")
 
 
-@part("two_layer_net")
+@part("two_layer_net", states=["Not modified", "never modify their inputs"],
+      shown=["the inputs are left unchanged"])
 def test_two_layer_net_leaves_inputs_unchanged(student, rng):
     """two_layer_loss does not modify the parameters or the data"""
     params, X, y = net_problem(rng)
@@ -260,7 +364,8 @@ def exact_gradient(name, x):
     return xt.grad.numpy()
 
 
-@part("grad_check")
+@part("grad_check", states=["grad[i] = (f(x + h e_i) - f(x - h e_i)) / (2 h)", "x : float64 array of any shape"],
+      shown=["centred difference of sum(x^3), h = 0.1"])
 def test_numerical_gradient_is_the_centred_difference(student, ref, rng):
     """numerical_gradient computes centred differences for any step h and any shape of x"""
     for trial in range(6):
@@ -272,7 +377,7 @@ def test_numerical_gradient_is_the_centred_difference(student, ref, rng):
                      f"centred difference with a large step h = {h:g}", rtol=RTOL_FD, atol=ATOL_FD)
 
 
-@part("grad_check")
+@part("grad_check", states=["h=1e-5"], shown=["Against exact gradients (torch autograd) with h = 1e-5"])
 def test_numerical_gradient_matches_exact_gradients(student, rng):
     """numerical_gradient with its default step agrees with autograd to about 1e-7"""
     for name in GOOD_CASES:
@@ -281,21 +386,26 @@ def test_numerical_gradient_matches_exact_gradients(student, rng):
                      f"default step, test function {name}", rtol=1e-6, atol=1e-8)
 
 
-@part("grad_check")
+@part("grad_check", states=["never modified (perturb a copy)", "the caller's array must not change"],
+      shown=["numerical_gradient modified x"])
 def test_numerical_gradient_leaves_x_unchanged(student, rng):
-    """numerical_gradient does not modify x"""
-    x = rng.normal(size=(3, 4))
-    _, after = student.call_keeping_args("numerical_gradient_of", "tanh_energy", x, 0.1)
-    expect_unchanged([None, x], after, "numerical_gradient")
+    """numerical_gradient leaves x exactly as it was, for any step"""
+    for h in (0.1, 1e-5):
+        x = rng.normal(size=(3, 4))
+        x[0, :2] = 0.7, 1.1  # x + h - 2h + h differs from x in its last bit here: undoing a step is not enough
+        _, after = student.call_keeping_args("numerical_gradient_of", "tanh_energy", x, h)
+        expect_unchanged(["tanh_energy", x, h], after, "numerical_gradient")
 
 
-@part("grad_check")
+@part("grad_check", states=["||a - b|| / (||a|| + ||b||)", "Euclidean norm over all entries",
+                            "Returns 0.0 when a and b are both all zero", "at any scale"],
+      shown=["relative_error by hand", "relative_error(1e-30 a, 1e-30 b)"])
 def test_relative_error(student, rng):
     """relative_error is ||a - b|| / (||a|| + ||b||), scale-free, 0 for two zero arrays"""
-    for _ in range(5):
+    for trial in range(5):
         shape = random_shape(rng)
         a, b = rng.normal(size=shape), rng.normal(size=shape)
-        scale = float(10.0 ** rng.uniform(-8, 8))
+        scale = (1e-30, 1e30, 1e-8)[trial] if trial < 3 else float(10.0 ** rng.uniform(-8, 8))
         want = np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
         got = expect_float(student.relative_error(scale * a, scale * b), "relative_error")
         expect_close(got, want, "relative_error", "random arrays of any scale", rtol=1e-12, atol=0.0)
@@ -319,7 +429,8 @@ def as_bool(value, name):
     raise CheckFailure(f"{name} returned {type(value).__name__} for `passed`; expected a bool")
 
 
-@part("grad_check")
+@part("grad_check", states=["passed = (error < tol), a Python bool", "tol=1e-6"],
+      shown=["The checker passes the correct gradients and flags every planted bug"])
 def test_gradient_check_flags_the_planted_bugs(student, ref, rng):
     """gradient_check passes the correct gradients and flags every planted bug"""
     for name in GOOD_CASES:
@@ -339,6 +450,28 @@ def test_gradient_check_flags_the_planted_bugs(student, ref, rng):
         _, passed = expect_tuple(student.gradient_check(name, x, 1e-5, 2.0), 2, "gradient_check")
         if not as_bool(passed, "gradient_check"):
             raise CheckFailure("gradient_check ignores its tol argument: with tol = 2 every check passes")
+
+
+@part("grad_check", states=["error = relative_error(analytic gradient, numerical gradient with step h)",
+                            "passed = (error < tol)"],
+      shown=["a large step h = 0.3 and a tol on each side of the error"])
+def test_gradient_check_uses_its_step_and_tolerance(student, ref, rng):
+    """gradient_check uses the step h and the tolerance tol it is given (and the default tol 1e-6)"""
+    for name in GOOD_CASES:
+        x = rng.normal(0, 1.5, size=(int(rng.integers(2, 5)), int(rng.integers(2, 5))))
+        h = float(rng.choice([0.3, 0.1, 1e-2]))
+        want = ref.gradient_check(name, x, h)[0]  # truncation error of order h^2: far above 1e-6 here
+        error, passed = expect_tuple(student.gradient_check(name, x, h), 2, "gradient_check")
+        expect_close(expect_float(error, "gradient_check error"), want, "gradient_check error",
+                     f"a large step h = {h:g} (is h passed on to numerical_gradient?)", rtol=1e-5, atol=0.0)
+        if as_bool(passed, "gradient_check") != (want < 1e-6):
+            raise CheckFailure(f"gradient_check with the default tol: passed must be (error < 1e-6); "
+                               f"got passed = {passed} for error {want:.2e}")
+        for tol, expected in ((2.0 * want, True), (0.5 * want, False)):
+            _, passed = expect_tuple(student.gradient_check(name, x, h, tol), 2, "gradient_check")
+            if as_bool(passed, "gradient_check") != expected:
+                raise CheckFailure(f"gradient_check with tol {'above' if expected else 'below'} the error: "
+                                   f"passed must be (error < tol), got {passed}")
 
 
 # -- programs for the autodiff parts ---------------------------------------------------------------
@@ -407,6 +540,10 @@ def special_programs():
         ("relu of a difference that is exactly 0", [("sub", 0, 1), ("relu", 2), ("mul", 3, 0), ("add", 4, 1)], 2),
         ("an input the output does not use", [("tanh", 0), ("mul", 2, 2)], 3),
         ("an empty program (the output is the last input)", [], 2),
+        ("a constant built from an input (x / x and x - x)", [("div", 0, 0), ("sub", 1, 1), ("mul", 2, 3),
+                                                              ("add", 4, 2), ("mul", 5, 1)], 2),
+        ("a value used as both operands of every binary operation",
+         [("add", 0, 0), ("sub", 2, 2), ("mul", 2, 2), ("div", 4, 4), ("add", 5, 3), ("mul", 6, 4)], 2),
     ]
 
 
@@ -424,14 +561,16 @@ def check_forward(student, ref, program, x, v, case):
                  case, rtol=RTOL_PROG, atol=atol)
 
 
-@part("forward_mode")
+@part("forward_mode", states=["Returns (value, derivative), two floats: f(x) and grad f(x) . v"],
+      shown=["Every operation alone, against torch autograd"])
 def test_forward_mode_each_operation(student, ref, rng):
     """forward_mode_derivative gets every operation right (value and directional derivative)"""
     for op, program, x in single_op_cases(rng):
         check_forward(student, ref, program, x, rng.normal(size=2), f"a program with the single operation {op}")
 
 
-@part("forward_mode")
+@part("forward_mode", states=["Returns (value, grad): a float and a float64 array of shape (n,)"],
+      shown=["Random programs: the gradient from n forward passes equals autograd's"])
 def test_forward_mode_random_programs(student, ref, rng):
     """forward_mode_derivative and forward_mode_gradient match autograd on random programs"""
     for trial in range(8):
@@ -446,9 +585,11 @@ def test_forward_mode_random_programs(student, ref, rng):
                      atol=prog_atol(want_grad))
 
 
-@part("forward_mode")
+@part("forward_mode", states=["A variable may be used any number of times", "$\\dot a$ if $a > 0$, else 0",
+                              "an input the output does not depend on gets gradient 0"],
+      shown=["a value used twice", "relu at its kink"])
 def test_forward_mode_special_graphs(student, ref, rng):
-    """forward mode handles reused values, kinks, unused inputs and empty programs"""
+    """forward mode handles reused values, constants, kinks, unused inputs and empty programs"""
     for case, program, n in special_programs():
         x = rng.uniform(0.3, 1.5, size=n) * rng.choice([-1.0, 1.0], size=n)
         if case.startswith("relu"):
@@ -458,6 +599,20 @@ def test_forward_mode_special_graphs(student, ref, rng):
         _, grad = expect_tuple(student.forward_mode_gradient(program, x), 2, "forward_mode_gradient")
         want = torch_program(program, x)[1]
         expect_close(grad, want, "forward_mode_gradient", case, rtol=RTOL_PROG, atol=prog_atol(want))
+
+
+@part("forward_mode", states=["for a direction $v \\in \\mathbb{R}^n$"],
+      shown=["a direction with zero entries"])
+def test_forward_mode_any_direction(student, ref, rng):
+    """forward_mode_derivative works along any direction: zero entries, the zero vector, long vectors"""
+    for trial in range(4):
+        n = int(rng.integers(2, 6))
+        program, x = make_program(rng, n, int(rng.integers(3, 25)), reuse=0.7)
+        v = rng.normal(size=n)
+        v[rng.permutation(n)[: n // 2]] = 0.0  # inputs held constant
+        check_forward(student, ref, program, x, v, "a direction with zero entries (constant inputs)")
+        check_forward(student, ref, program, x, np.zeros(n), "the zero direction (derivative 0)")
+        check_forward(student, ref, program, x, 1e3 * rng.normal(size=n), "a long direction vector")
 
 
 # -- reverse mode ----------------------------------------------------------------------------------
@@ -471,14 +626,16 @@ def check_reverse(student, ref, program, x, case):
                  rtol=RTOL_PROG, atol=prog_atol(want_grad))
 
 
-@part("reverse_mode")
+@part("reverse_mode", states=["Returns (value, grad): a float and a float64 array of shape (n,)"],
+      shown=["Random programs against autograd"])
 def test_reverse_mode_each_operation(student, ref, rng):
     """reverse_mode_gradient gets every operation's local derivative right"""
     for op, program, x in single_op_cases(rng):
         check_reverse(student, ref, program, x, f"a program with the single operation {op}")
 
 
-@part("reverse_mode")
+@part("reverse_mode", states=["parent.grad += local * node.grad", "a node used twice must receive both contributions"],
+      shown=["A value used several times"])
 def test_reverse_mode_random_programs(student, ref, rng):
     """reverse_mode_gradient matches autograd on random programs with shared subexpressions"""
     for trial in range(8):
@@ -487,9 +644,11 @@ def test_reverse_mode_random_programs(student, ref, rng):
         check_reverse(student, ref, program, x, "random program with values used several times")
 
 
-@part("reverse_mode")
+@part("reverse_mode", states=["every node comes after all its parents", "an input the output does not depend on gets gradient 0",
+                              "any order in which every node comes after its parents is accepted"],
+      shown=["Paths of different lengths", "An input the output does not use gets gradient 0"])
 def test_reverse_mode_special_graphs(student, ref, rng):
-    """reverse mode handles reused values, paths of different lengths, kinks, unused inputs, empty programs"""
+    """reverse mode handles reused values, constants, paths of different lengths, kinks, unused inputs, empty programs"""
     for case, program, n in special_programs():
         x = rng.uniform(0.3, 1.5, size=n) * rng.choice([-1.0, 1.0], size=n)
         if case.startswith("relu"):
@@ -498,7 +657,7 @@ def test_reverse_mode_special_graphs(student, ref, rng):
         check_reverse(student, ref, program, x, case)
 
 
-@part("reverse_mode")
+@part("reverse_mode", states=["a few hundred nodes deep"], shown=["the same program twice"])
 def test_reverse_mode_long_program_and_repeated_calls(student, ref, rng):
     """reverse_mode_gradient handles a 150-step program and gives the same answer when called twice"""
     program, x = make_program(rng, 3, 150, reuse=0.95)

@@ -23,6 +23,23 @@ def affine_backward(dout, cache):
     x, w = cache
     return dout @ w.T, x.T @ dout, dout.sum(axis=0, keepdims=True)
 ''',
+        "cache kept in a global variable (the last forward wins)": '''
+_LAST = {}
+def affine_forward(x, w, b):
+    _LAST["x"], _LAST["w"] = x, w
+    return x @ w + b, ()
+def affine_backward(dout, cache):
+    x, w = _LAST["x"], _LAST["w"]
+    return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+''',
+        "backward pops the arrays out of a list cache": '''
+def affine_forward(x, w, b):
+    return x @ w + b, [x, w]
+def affine_backward(dout, cache):
+    x = cache.pop(0)
+    w = cache.pop(0)
+    return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+''',
     },
     "relu": {
         "derivative 1 at exactly 0 (mask x >= 0)": '''
@@ -39,6 +56,23 @@ def relu_forward(x):
     mask = x > 0
     np.maximum(x, 0.0, out=x)
     return x, mask
+''',
+        "mask kept in a global variable (the last forward wins)": '''
+_MASK = []
+def relu_forward(x):
+    _MASK[:] = [x > 0]
+    return np.maximum(x, 0.0), None
+def relu_backward(dout, cache):
+    return np.where(_MASK[0], dout, 0.0)
+''',
+        "backward turns the cached input into the mask in place": '''
+def relu_forward(x):
+    return np.maximum(x, 0.0), x
+def relu_backward(dout, cache):
+    x = cache
+    x[x > 0] = 1.0
+    x[x <= 0] = 0.0
+    return dout * x
 ''',
     },
     "softmax_ce": {
@@ -68,6 +102,33 @@ def softmax_cross_entropy(scores, y):
     d = np.exp(logp)
     d[np.arange(n), y] -= 1
     return float(-logp[np.arange(n), y].sum()), d / n
+''',
+        "one max over the whole batch instead of each row's own": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    z = scores - scores.max()
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    d = np.exp(logp)
+    d[np.arange(n), y] -= 1
+    return float(-logp[np.arange(n), y].mean()), d / n
+''',
+        "each row shifted by its largest absolute score": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    z = scores - np.abs(scores).max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    d = np.exp(logp)
+    d[np.arange(n), y] -= 1
+    return float(-logp[np.arange(n), y].mean()), d / n
+''',
+        "log of the stable softmax (log 0 for a far-off true class)": '''
+def softmax_cross_entropy(scores, y):
+    n = scores.shape[0]
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    d = p.copy()
+    d[np.arange(n), y] -= 1
+    return float(-np.log(p[np.arange(n), y]).mean()), d / n
 ''',
     },
     "two_layer_net": {
@@ -161,6 +222,35 @@ def relative_error(a, b):
     d = max(np.abs(a).max(), np.abs(b).max())
     return 0.0 if d == 0 else float(np.abs(a - b).max() / d)
 ''',
+        "gradient_check ignores h (always the default step)": '''
+def gradient_check(name, x, h=1e-5, tol=1e-6):
+    f, analytic = GRADIENT_CASES[name]
+    error = relative_error(analytic(np.array(x, dtype=np.float64)), numerical_gradient(f, x))
+    return error, bool(error < tol)
+''',
+        "relative error with a small constant added to the denominator": '''
+def relative_error(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b) + 1e-12))
+''',
+        "perturbs the caller's x, undoing each step with += h and -= 2h": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros_like(x, dtype=np.float64)
+    for idx in np.ndindex(x.shape):
+        x[idx] += h
+        fp = f(x)
+        x[idx] -= 2 * h
+        fm = f(x)
+        x[idx] += h
+        grad[idx] = (fp - fm) / (2 * h)
+    return grad
+''',
+        "tol ignored (always compared with 1e-6)": '''
+def gradient_check(name, x, h=1e-5, tol=1e-6):
+    f, analytic = GRADIENT_CASES[name]
+    error = relative_error(analytic(np.array(x, dtype=np.float64)), numerical_gradient(f, x, h))
+    return error, bool(error < 1e-6)
+''',
     },
     "forward_mode": {
         "product rule written as dot * dot": '''
@@ -175,6 +265,20 @@ Dual.tanh = lambda self: Dual(math.tanh(self.val), (1.0 - math.tanh(self.val)) *
 ''',
         "relu passes the derivative at exactly 0": '''
 Dual.relu = lambda self: Dual(max(self.val, 0.0), self.dot if self.val >= 0 else 0.0)
+''',
+        "direction not reset between passes (e_1, e_1 + e_2, ...)": '''
+def forward_mode_gradient(program, x):
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[0]
+    grad, direction = np.zeros(n), np.zeros(n)
+    for k in range(n):
+        direction[k] = 1.0
+        value, grad[k] = forward_mode_derivative(program, x, direction)
+    return value, grad
+''',
+        "quotient rule divided by b instead of b squared": '''
+Dual.__truediv__ = lambda self, other: Dual(self.val / other.val,
+                                            (self.dot * other.val - self.val * other.dot) / other.val)
 ''',
     },
     "reverse_mode": {
@@ -215,6 +319,25 @@ def topological_order(root):
 ''',
         "sin's local derivative with the wrong sign": '''
 Value.sin = lambda self: Value(math.sin(self.data), (self,), (-math.cos(self.data),))
+''',
+        "relu's local derivative 1 at exactly 0": '''
+Value.relu = lambda self: Value(max(self.data, 0.0), (self,), (1.0 if self.data >= 0 else 0.0,))
+''',
+        "parents visited in order, but a node listed when first reached (no post-order)": '''
+def topological_order(root):
+    order, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        order.append(node)
+        stack.extend(node.parents)
+    return order[::-1]
+''',
+        "division's local derivatives for the divisor with the wrong sign": '''
+Value.__truediv__ = lambda self, other: Value(self.data / other.data, (self, other),
+                                              (1.0 / other.data, self.data / other.data ** 2))
 ''',
     },
 }
