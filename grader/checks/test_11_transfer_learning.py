@@ -14,8 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.harness import (CheckFailure, expect_array, expect_close, expect_rng_untouched, expect_tuple,
-                            expect_unchanged, part)
+from grader.harness import (CheckFailure, expect_array, expect_close, expect_no_alias, expect_rng_untouched,
+                            expect_tuple, expect_unchanged, part)
 from grader.kernel import StudentMissing, StudentRaised
 from grader.wire import Build, ModuleState, OptimizerState
 
@@ -413,16 +413,17 @@ def test_extract_features_matches_the_network(student, ref, rng):
 
 
 @part("extract_features",
-      states=["It does not modify X", "a single image included"],
+      states=["It does not modify X", "a single image included", "Returns a new float64 numpy array"],
       shown=["a single image"])
 def test_extract_features_single_image_and_leaves_input(student, ref, rng):
-    """extract_features works on one image and does not modify X"""
+    """extract_features works on one image, does not modify X and returns a new array"""
     X = rng.uniform(0, 1, size=(1, 64))
     stage = ("conv1", "conv2")[int(rng.integers(0, 2))]
-    got, after = student.call_keeping_args("extract_features", model_arg(0, pretrained=True), X, stage)
+    got, after, seen = student.observe("extract_features", model_arg(0, pretrained=True), X, stage)
     expect_close(got, reference_features(ref, 0, True, X, stage), "extract_features", "a single image",
                  rtol=FEATURE_RTOL, atol=FEATURE_ATOL)
     expect_unchanged([X, stage], after[1:], "extract_features")
+    expect_no_alias(seen, "extract_features")
 
 
 @part("extract_features",
