@@ -5,7 +5,10 @@ compared in float64 against torch (SGD, Adam, AdamW, AveragedModel, autograd) an
 Random functions (dropout, the log-uniform sampler, the fold shuffle) are checked through what the
 docstrings promise: exact structure given a seed or a mask, and statistical bounds whose
 false-failure probabilities are written next to them (in total below 1e-6 per grading run).
-Messages name the case, never the inputs.
+Update rules use the config convention of notebook 06 and torch (keys lr, eps, beta1, beta2,
+weight_decay; state absent before the first step) and are also run with a learning rate that changes
+between steps. Functions that take a seed are called twice with it and observed for changes of the
+global random states. Messages name the case, never the inputs.
 """
 import math
 
@@ -13,8 +16,8 @@ import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from grader.harness import (CheckFailure, expect_array, expect_close, expect_float, expect_tuple,
-                            expect_unchanged, part)
+from grader.harness import (CheckFailure, expect_array, expect_close, expect_float, expect_no_alias,
+                            expect_rng_untouched, expect_tuple, expect_unchanged, expect_writable, part)
 
 # Tolerances (float64): |got - want| <= ATOL + RTOL * |want| entrywise.
 RTOL, ATOL = 1e-12, 1e-14            # one or two roundings apart
@@ -32,8 +35,38 @@ def random_shape(rng):
             (int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 4)))][int(rng.integers(0, 3))]
 
 
+def lr_schedule(rng, lr, steps):
+    """A learning rate per step that changes between steps: a drop by 10 and two or three other
+    changes (factors 0.3 to 3), all after the first step."""
+    lrs = np.full(steps, lr)
+    at = rng.choice(np.arange(1, steps), size=min(steps - 1, int(rng.integers(3, 5))), replace=False)
+    for j, a in enumerate(at):
+        lrs[a:] *= 0.1 if j == 0 else float(rng.choice([0.3, 0.5, 2.0, 3.0]))
+    return [float(v) for v in lrs]
+
+
+def expect_fresh(observation, name, args=("argument 1", "argument 2"), within=None):
+    """No array of the result (or of its part `within`, e.g. "[0]") shares memory with the listed
+    arguments; no read-only result."""
+    bad = [(where, arg) for where, arg in observation.aliases
+           if arg in args and (within is None or where == within or where.startswith(within + "["))]
+    if bad:
+        where, arg = bad[0]
+        raise CheckFailure(f"{name}: its result{where} shares memory with its {arg} (a view of it or the same "
+                           "array); return new arrays and store copies in the config")
+    expect_writable(observation, name)
+
+
+# Contract phrases of the conventions (first cell).
+PURE = ["never modify their array inputs", "return new arrays, never views of their inputs"]
+LR_CHANGES = ["A caller may change a hyperparameter between two steps of an update rule"]
+SEEDED = ["the same seed gives the same result", "the global random state of numpy (np.random.*) and torch is never touched"]
+
+
 # -- L2 penalty and SGD with weight decay ----------------------------------------------------------
-@part("l2_penalty")
+@part("l2_penalty", states=PURE + ["(reg / 2) * sum(w ** 2)", "loss a Python float", "(= reg * w)",
+                                   "|error| ≤ 1e-14 + 1e-12 × |expected|"],
+      shown=["against torch autograd", "the input is left alone"])
 def test_l2_penalty_matches_autograd(student, ref, rng):
     """l2_penalty returns (reg / 2) * sum(w^2) and its gradient, as autograd does"""
     for trial in range(6):
@@ -41,8 +74,10 @@ def test_l2_penalty_matches_autograd(student, ref, rng):
         w = rng.normal(0, float(rng.choice([0.01, 1.0, 100.0])), size=shape)
         reg = 0.0 if trial == 0 else float(10 ** rng.uniform(-4, 1))
         case = "reg = 0" if reg == 0 else f"random {len(shape)}-D weights"
-        (loss, dw), after = student.call_keeping_args("l2_penalty", w, reg)
-        expect_unchanged([w], after, "l2_penalty")
+        result, after, seen = student.observe("l2_penalty", w, reg)
+        expect_unchanged([w, reg], after, "l2_penalty")
+        expect_fresh(seen, "l2_penalty", ("argument 1",))
+        loss, dw = expect_tuple(result, 2, "l2_penalty")
         wt = t(w).requires_grad_(True)
         penalty = 0.5 * reg * (wt ** 2).sum()
         penalty.backward()
@@ -52,71 +87,102 @@ def test_l2_penalty_matches_autograd(student, ref, rng):
         expect_close(dw, ref.l2_penalty(w, reg)[1], "l2_penalty dw", case, rtol=RTOL, atol=ATOL)
 
 
-def torch_sgd_path(w0, grads, lr, wd):
+def torch_sgd_path(w0, grads, lr, wd, lrs=None):
     p = t(w0).requires_grad_(True)
     opt = torch.optim.SGD([p], lr=lr, weight_decay=wd)
     out = []
-    for g in grads:
+    for step, g in enumerate(grads):
+        if lrs is not None:
+            opt.param_groups[0]["lr"] = lrs[step]
         p.grad = t(g)
         opt.step()
         out.append(p.detach().numpy().copy())
     return out
 
 
-@part("l2_penalty")
+@part("l2_penalty", states=PURE + LR_CHANGES + ["next_w = w - lr * (dw + weight_decay * w)",
+                                                "|error| ≤ 1e-12 + 1e-9 × |expected|", "hyperparameters otherwise unchanged"],
+      shown=["vs torch.optim.SGD", "a learning rate that changes between steps"])
 def test_sgd_l2_step_matches_torch_sgd(student, rng):
-    """sgd_l2_step follows torch.optim.SGD(weight_decay) step by step and leaves w unchanged"""
+    """sgd_l2_step follows torch.optim.SGD(weight_decay) step by step, also when lr changes between steps"""
     for trial in range(4):
         shape = random_shape(rng)
         w0 = rng.normal(size=shape)
         grads = [rng.normal(0, float(10 ** rng.uniform(-2, 1)), size=shape) for _ in range(10)]
         lr, wd = float(10 ** rng.uniform(-3, 0)), float(10 ** rng.uniform(-3, 1))
-        want = torch_sgd_path(w0, grads, lr, wd)
-        w, config = w0, {"learning_rate": lr, "weight_decay": wd}
+        lrs = lr_schedule(rng, lr, len(grads)) if trial % 2 else None
+        case = "torch.optim.SGD with weight decay" + (", lr changing between steps" if lrs else "")
+        want = torch_sgd_path(w0, grads, lr, wd, lrs)
+        w, config = w0, {"lr": lr, "weight_decay": wd}
         for step, g in enumerate(grads):
-            result, after = student.call_keeping_args("sgd_l2_step", w, g, config)
+            if lrs is not None:
+                config["lr"] = lrs[step]
+            hyper = dict(config)
+            result, after, seen = student.observe("sgd_l2_step", w, g, config)
             expect_unchanged([w, g], after[:2], "sgd_l2_step")
+            expect_fresh(seen, "sgd_l2_step")
             w, config = expect_tuple(result, 2, "sgd_l2_step")
             if not isinstance(config, dict):
                 raise CheckFailure("sgd_l2_step must return (next_w, config) with config a dict")
-            expect_close(w, want[step], "sgd_l2_step", f"torch.optim.SGD with weight decay, step {step + 1}",
-                         rtol=RTOL_TRAJ, atol=ATOL_TRAJ)
+            if any(config.get(k) != v for k, v in hyper.items()):
+                raise CheckFailure("sgd_l2_step changed a hyperparameter of its config (lr or weight_decay)")
+            expect_close(w, want[step], "sgd_l2_step", f"{case}, step {step + 1}", rtol=RTOL_TRAJ, atol=ATOL_TRAJ)
 
 
-@part("l2_penalty")
+@part("l2_penalty", states=['"lr" (default 1e-2) and "weight_decay" lambda (default 0.0)'],
+      shown=["Defaults: config None"])
 def test_sgd_l2_step_defaults(student, rng):
-    """sgd_l2_step with config None uses learning rate 1e-2 and no decay"""
+    """sgd_l2_step with config None (or {}) uses learning rate 1e-2 and no decay"""
     w, g = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
-    nw, _ = expect_tuple(student.sgd_l2_step(w, g, None), 2, "sgd_l2_step")
-    expect_close(nw, w - 1e-2 * g, "sgd_l2_step", "config None (defaults)", rtol=RTOL, atol=ATOL)
+    for config in (None, {}, {"weight_decay": 0.5}):
+        nw, cfg = expect_tuple(student.sgd_l2_step(w, g, config), 2, "sgd_l2_step")
+        wd = (config or {}).get("weight_decay", 0.0)
+        expect_close(nw, w - 1e-2 * (g + wd * w), "sgd_l2_step", "defaults filled in", rtol=RTOL, atol=ATOL)
+        if not isinstance(cfg, dict) or cfg.get("lr") != 1e-2 or cfg.get("weight_decay") != wd:
+            raise CheckFailure("sgd_l2_step must return its config with the defaults filled in "
+                               "(lr 1e-2, weight_decay 0.0)")
 
 
 # -- Adam with coupled L2 and AdamW -----------------------------------------------------------------
-def torch_adam_path(cls, w0, grads, **hyper):
+def torch_adam_path(cls, w0, grads, lrs=None, **hyper):
     p = t(w0).requires_grad_(True)
     opt = cls([p], **hyper)
     out = []
-    for g in grads:
+    for step, g in enumerate(grads):
+        if lrs is not None:
+            opt.param_groups[0]["lr"] = lrs[step]
         p.grad = t(g)
         opt.step()
         out.append(p.detach().numpy().copy())
     return out
 
 
-def run_rule(student, name, w0, grads, config, want, case):
+def run_rule(student, name, w0, grads, config, want, case, lrs=None):
     w = w0
     for step, g in enumerate(grads):
-        result, after = student.call_keeping_args(name, w, g, config)
+        if lrs is not None:
+            config["lr"] = lrs[step]
+        hyper = {k: v for k, v in config.items() if k not in ("m", "v", "t")}
+        result, after, seen = student.observe(name, w, g, config)
         expect_unchanged([w, g], after[:2], name)
+        expect_fresh(seen, name)
         w, config = expect_tuple(result, 2, name)
         if not isinstance(config, dict):
             raise CheckFailure(f"{name} must return (next_w, config) with config a dict")
+        if any(k not in config or config[k] != v for k, v in hyper.items()):
+            raise CheckFailure(f"{name} changed or dropped a hyperparameter of its config ({case})")
         expect_close(w, want[step], name, f"{case}, step {step + 1}", rtol=RTOL_TRAJ, atol=ATOL_TRAJ)
-    if config.get("t") != len(grads):
+    if config.get("t") != len(grads) or isinstance(config.get("t"), bool):
         raise CheckFailure(f"{name}: after {len(grads)} steps config['t'] should be {len(grads)}")
 
 
-@part("decoupled_decay")
+ADAM_RULES = ["added to $\\sqrt{\\hat v}$ after the bias\ncorrection", "The state is absent before the first step",
+              "each step uses the `lr` of the\nconfig it receives, both in the Adam step and in AdamW's decay factor",
+              "|error| ≤ 1e-12 + 1e-9 × |expected|", "must not\nshare memory with `w` or `dw`"]
+
+
+@part("decoupled_decay", states=PURE + LR_CHANGES + ADAM_RULES + ["incremented **before** it is used"],
+      shown=["vs torch.optim", "A learning rate that changes between steps"])
 def test_adam_rules_match_torch(student, rng):
     """adam_l2_step follows torch.optim.Adam(weight_decay) and adamw_step follows torch.optim.AdamW"""
     for trial in range(4):
@@ -127,15 +193,19 @@ def test_adam_rules_match_torch(student, rng):
         lr = float(10 ** rng.uniform(-3, -1))
         b1, b2 = float(rng.uniform(0.5, 0.95)), float(rng.uniform(0.9, 0.9999))
         eps, wd = float(10 ** rng.uniform(-8, -4)), float(10 ** rng.uniform(-2, 1))
-        config = {"learning_rate": lr, "beta1": b1, "beta2": b2, "epsilon": eps, "weight_decay": wd}
+        config = {"lr": lr, "beta1": b1, "beta2": b2, "eps": eps, "weight_decay": wd}
         hyper = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+        lrs = lr_schedule(rng, lr, len(grads)) if trial % 2 else None
+        more = ", lr changing between steps" if lrs else ""
         run_rule(student, "adam_l2_step", w0, grads, dict(config),
-                 torch_adam_path(torch.optim.Adam, w0, grads, **hyper), "torch.optim.Adam(weight_decay)")
+                 torch_adam_path(torch.optim.Adam, w0, grads, lrs, **hyper), "torch.optim.Adam(weight_decay)" + more, lrs)
         run_rule(student, "adamw_step", w0, grads, dict(config),
-                 torch_adam_path(torch.optim.AdamW, w0, grads, **hyper), "torch.optim.AdamW(weight_decay)")
+                 torch_adam_path(torch.optim.AdamW, w0, grads, lrs, **hyper), "torch.optim.AdamW(weight_decay)" + more,
+                 lrs)
 
 
-@part("decoupled_decay")
+@part("decoupled_decay", states=["`lr` (default\n`1e-3`), `beta1` (`0.9`), `beta2` (`0.999`), `eps` (`1e-8`"],
+      shown=["Defaults (config None)"])
 def test_adam_rules_defaults(student, rng):
     """with config None both rules are plain Adam with torch's defaults (lr 1e-3, no decay)"""
     shape = random_shape(rng)
@@ -150,17 +220,21 @@ def test_adam_rules_defaults(student, rng):
                          rtol=RTOL_TRAJ, atol=ATOL_TRAJ)
 
 
-@part("decoupled_decay")
+@part("decoupled_decay", states=["multiply by $1 - \\eta\\lambda$, then take the Adam step",
+                                 "both in the Adam step and in AdamW's decay factor"],
+      shown=["AdamW:   (1 - 0.1 * 0.5) w", "A learning rate that changes between steps"])
 def test_decoupled_decay_ignores_gradient_scale(student, rng):
-    """with zero gradients AdamW shrinks w by exactly (1 - lr * wd) per step"""
+    """with zero gradients AdamW shrinks w by exactly (1 - lr * wd) per step, with the lr of each step"""
     shape = random_shape(rng)
     w = rng.normal(size=shape)
     lr, wd = float(10 ** rng.uniform(-3, -1)), float(10 ** rng.uniform(-2, 0))
-    config = {"learning_rate": lr, "weight_decay": wd}
+    config = {"lr": lr, "weight_decay": wd}
+    lrs = lr_schedule(rng, lr, 6)
     want = w.copy()
-    for step in range(5):
+    for step in range(6):
+        config["lr"] = lrs[step]
         w, config = expect_tuple(student.adamw_step(w, np.zeros(shape), config), 2, "adamw_step")
-        want = want * (1 - lr * wd)
+        want = want * (1 - lrs[step] * wd)
         expect_close(w, want, "adamw_step", f"zero data gradient, step {step + 1}", rtol=1e-12, atol=0.0)
 
 
@@ -175,31 +249,42 @@ def nonzero_normal(rng, shape):
     return np.where(x == 0.0, 1.0, x)
 
 
-@part("dropout")
+DROPOUT = ["True where a unit is **kept**; use it as is", "|error| ≤ 1e-15 × |expected|",
+           "dropped entries are exactly 0", "including the edges"]
+
+
+@part("dropout", states=PURE + DROPOUT + ["new float64\n  arrays, never views of `x` or `dout`"],
+      shown=["A given mask", "Edge values of p", "p_drop = 0.999 with a given mask"])
 def test_dropout_with_a_given_mask(student, rng):
-    """with a given mask, kept entries are x / (1 - p) exactly, dropped ones 0, and backward matches"""
-    for trial in range(5):
+    """with a given mask (p from 0 to 0.999), kept entries are x / (1 - p), dropped ones 0, and backward matches"""
+    for trial in range(6):
         shape = random_shape(rng)
-        p = float(rng.uniform(0.05, 0.95))
+        p = [0.0, 0.999][trial] if trial < 2 else float(rng.uniform(0.05, 0.95))
         x, dout = nonzero_normal(rng, shape), rng.normal(size=shape)
         mask = rng.random(shape) < rng.uniform(0.2, 0.8)
-        result, after = student.call_keeping_args("dropout_forward", x, p, "train", None, mask)
-        expect_unchanged([x], after[:1], "dropout_forward")
+        result, after, seen = student.observe("dropout_forward", x, p, "train", None, mask)
+        expect_unchanged([x, p, "train", None, mask], after, "dropout_forward")
+        expect_fresh(seen, "dropout_forward", ("argument 1", "argument 5"), within="[0]")  # the cache may hold them
         out, cache = expect_tuple(result, 2, "dropout_forward")
         expect_close(out, np.where(mask, x / (1 - p), 0.0), "dropout_forward", "train mode with a given mask",
                      rtol=RTOL_SCALE, atol=0.0)
-        dx = student.dropout_backward(dout, cache)
-        expect_close(dx, np.where(mask, dout / (1 - p), 0.0), "dropout_backward", "train mode with a given mask",
+        dx, after, seen = student.observe("dropout_backward", dout, cache)
+        expect_unchanged([dout], after[:1], "dropout_backward")
+        expect_fresh(seen, "dropout_backward", ("argument 1",))
+        expect_close(dx, np.where(mask, dout / (1 - p), 0.0), "dropout_backward",
+                     f"train mode with a given mask{', p = 0' if p == 0 else ''}{', p = 0.999' if p == 0.999 else ''}",
                      rtol=RTOL_SCALE, atol=0.0)
 
 
-@part("dropout")
+@part("dropout", states=['`mode == "eval"`: return `x` unchanged in value', "whatever `p_drop`, `seed`, `mask`",
+                         "In eval mode $dx = d\\text{out}$"],
+      shown=["Eval mode is the identity"])
 def test_dropout_eval_mode_is_the_identity(student, rng):
     """in eval mode dropout returns x and passes dout through, whatever p, seed and mask"""
     for trial in range(3):
         shape = random_shape(rng)
         x, dout = nonzero_normal(rng, shape), rng.normal(size=shape)
-        p = float(rng.uniform(0.05, 0.95))
+        p = [0.0, 0.999, float(rng.uniform(0.05, 0.95))][trial]
         mask = rng.random(shape) < 0.5 if trial == 2 else None
         out, cache = expect_tuple(student.dropout_forward(x, p, "eval", int(rng.integers(2 ** 31)), mask), 2,
                                   "dropout_forward")
@@ -207,15 +292,20 @@ def test_dropout_eval_mode_is_the_identity(student, rng):
         expect_close(student.dropout_backward(dout, cache), dout, "dropout_backward", "eval mode", rtol=0.0, atol=0.0)
 
 
-@part("dropout")
+@part("dropout", states=SEEDED + ["the same seed must give the same mask", "no global random state is touched",
+                                  "the same mask,\nthe same scale"],
+      shown=["two calls with the same seed", "the global\n#    random state is untouched"])
 def test_dropout_seeded_structure_and_backward(student, rng):
-    """a seed gives a reproducible mask: each entry is 0 or x / (1 - p), and backward uses the same mask"""
+    """a seed gives a reproducible mask without touching the global random state: each entry is 0 or
+    x / (1 - p), and backward uses the same mask"""
     for trial in range(4):
         shape = (int(rng.integers(20, 60)), int(rng.integers(20, 60)))
         p = p_away_from_half(rng)
         x, dout = nonzero_normal(rng, shape), rng.normal(size=shape)
         seed = int(rng.integers(2 ** 31))
-        out, cache = expect_tuple(student.dropout_forward(x, p, "train", seed, None), 2, "dropout_forward")
+        result, _, seen = student.observe("dropout_forward", x, p, "train", seed, None)
+        expect_rng_untouched(seen, "dropout_forward", which=("numpy", "torch"))
+        out, cache = expect_tuple(result, 2, "dropout_forward")
         out = expect_array(out, shape, "dropout_forward")
         out2, _ = expect_tuple(student.dropout_forward(x, p, "train", seed, None), 2, "dropout_forward")
         expect_close(out2, out, "dropout_forward", "two calls with the same seed", rtol=0.0, atol=0.0)
@@ -227,7 +317,8 @@ def test_dropout_seeded_structure_and_backward(student, rng):
                      "after a seeded forward (same mask, same scale)", rtol=RTOL_SCALE, atol=0.0)
 
 
-@part("dropout")
+@part("dropout", states=["draw the mask from `np.random.default_rng(seed)`", "with $p = 0$ training mode is the\n  identity too"],
+      shown=["p_drop = 0 in train mode"])
 def test_dropout_seed_matters_and_p_zero(student, rng):
     """different seeds give different masks, and p = 0 keeps everything"""
     x = nonzero_normal(rng, (1000,))
@@ -241,12 +332,14 @@ def test_dropout_seed_matters_and_p_zero(student, rng):
     expect_close(out, x, "dropout_forward", "p_drop = 0 in train mode", rtol=0.0, atol=0.0)
 
 
-@part("dropout")
+@part("dropout", states=["probability $p$ (the *drop* probability", "Inverted dropout** divides by $q$ at training\ntime"],
+      shown=["the kept fraction is 1 - p, and the mean is preserved"])
 def test_dropout_keep_rate_and_mean_statistically(student, rng):
     """over 200 000 units the kept fraction is 1 - p and the mean of x is preserved"""
     n = 200_000
     # Hoeffding: P(|kept fraction - q| >= t) <= 2 exp(-2 n t^2) = DELTA for t = sqrt(ln(2 / DELTA) / (2 n))
-    # (t = 0.0092). A keep rate of p instead of 1 - p is off by |1 - 2p| >= 0.2 here.
+    # (t = 0.0065 for n = 2e5). A keep rate of p instead of 1 - p is off by |1 - 2p| >= 0.2 here, over 30
+    # times the bound (about 60 times for p = 0.3).
     t_frac = math.sqrt(math.log(2 / DELTA) / (2 * n))
     for trial in range(3):  # 3 trials x 2 bounds x DELTA = 6e-7 < 1e-6
         p = p_away_from_half(rng)
@@ -279,7 +372,10 @@ def expect_params(got, like, name, case, want):
         expect_close(got[k], want[k], f"{name}[{k!r}]", case, rtol=RTOL, atol=ATOL)
 
 
-@part("ema")
+EMA = ["Return a **new** dict with the same keys", "modify neither argument", "decay * avg + (1 - decay) * param"]
+
+
+@part("ema", states=PURE + EMA, shown=["ema_update with decay 0.75", "(must not change)", "must return new arrays"])
 def test_ema_update_formula_and_purity(student, ref, rng):
     """ema_update returns decay * avg + (1 - decay) * params for every name, without changing its inputs"""
     for trial in range(5):
@@ -288,15 +384,17 @@ def test_ema_update_formula_and_purity(student, ref, rng):
         params = {n: rng.normal(size=a.shape) for n, a in avg.items()}
         decay = [0.0, 1.0][trial] if trial < 2 else float(rng.uniform(0, 1))
         case = {0: "decay 0", 1: "decay 1"}.get(trial, "random decay")
-        got, after = student.call_keeping_args("ema_update", avg, params, decay)
-        for before_d, after_d in zip((avg, params), after[:2]):
-            expect_unchanged([before_d[n] for n in names], [after_d[n] for n in names], "ema_update")
+        got, after, seen = student.observe("ema_update", avg, params, decay)
+        expect_unchanged([avg, params, decay], after, "ema_update")
+        expect_no_alias(seen, "ema_update")
+        expect_writable(seen, "ema_update")
         want = {n: decay * avg[n] + (1 - decay) * params[n] for n in names}
         expect_params(got, avg, "ema_update", case, want)
         expect_params(got, avg, "ema_update", case, ref.ema_update(avg, params, decay))
 
 
-@part("ema")
+@part("ema", states=["as `torch.optim.swa_utils.AveragedModel` does", "There is no bias\ncorrection"],
+      shown=["AveragedModel"])
 def test_ema_update_matches_averaged_model(student, rng):
     """repeated ema_update calls match torch's AveragedModel with an EMA over a whole run"""
     decay = float(rng.uniform(0.5, 0.99))
@@ -317,7 +415,7 @@ def test_ema_update_matches_averaged_model(student, rng):
                      rtol=1e-10, atol=1e-12)
 
 
-@part("ema")
+@part("ema", states=["$\\beta_k = k/(k+1)$ at the $k$-th update"], shown=["decay k / (k + 1)"])
 def test_ema_update_gives_the_polyak_mean(student, rng):
     """with decay k / (k + 1) at update k the average is the uniform mean of the iterates"""
     shape = random_shape(rng)
@@ -360,7 +458,12 @@ def check_splits(splits, n, k, case):
     return [np.sort(v) for _, v in splits]
 
 
-@part("kfold")
+KFOLD = ["whose sizes differ by at most one", "the first $n \\bmod k$ folds get one extra index",
+         "`train_idx` all the other indices", "Every index appears in exactly one validation fold", "Assume $2 \\le k \\le n$"]
+
+
+@part("kfold", states=KFOLD + ["list of k tuples (train_idx, val_idx) of integer numpy arrays"],
+      shown=["leave-one-out", "a partition, complements"])
 def test_kfold_partitions(student, rng):
     """kfold_splits gives k folds that partition range(n), sizes within one, train = complement"""
     cases = [("n divisible by k", None), ("n not divisible by k", None), ("a remainder of two or more", -2),
@@ -381,12 +484,15 @@ def test_kfold_partitions(student, rng):
         check_splits(student.kfold_splits(n, k, int(rng.integers(2 ** 31))), n, k, case)
 
 
-@part("kfold")
+@part("kfold", states=SEEDED + ["the same seed gives the same\nsplits", "the global random state (`np.random.*`, torch) is never touched"],
+      shown=["same seed, same splits", "The global random state is untouched"])
 def test_kfold_seed_decides_the_shuffle(student, rng):
-    """the same seed gives the same folds, another seed a different partition"""
+    """the same seed gives the same folds, another seed a different partition; the global RNG is untouched"""
     n, k = int(rng.integers(60, 120)), int(rng.integers(3, 9))
     s1, s2 = (int(v) for v in rng.choice(2 ** 31, size=2, replace=False))
-    a = check_splits(student.kfold_splits(n, k, s1), n, k, "first seed")
+    first, _, seen = student.observe("kfold_splits", n, k, s1)
+    expect_rng_untouched(seen, "kfold_splits", which=("numpy", "torch"))
+    a = check_splits(first, n, k, "first seed")
     b = check_splits(student.kfold_splits(n, k, s1), n, k, "first seed again")
     c = check_splits(student.kfold_splits(n, k, s2), n, k, "second seed")
     if any(not np.array_equal(x, y) for x, y in zip(a, b)):
@@ -398,14 +504,18 @@ def test_kfold_seed_decides_the_shuffle(student, rng):
 
 
 # -- random search: log-uniform sampling and early abort -------------------------------------------
-@part("random_search")
+@part("random_search", states=SEEDED + ["returns a float64 array of shape `(n,)`", "every value in [low, high]",
+                                        "the same seed gives the same samples, and the global\nrandom state is never touched"],
+      shown=["Shape, dtype, range, reproducibility", "low == high", "changed numpy's global random state"])
 def test_sample_log_uniform_basics(student, rng):
-    """sample_log_uniform returns n float64 values in [low, high], reproducibly from the seed"""
+    """sample_log_uniform returns n float64 values in [low, high], reproducibly from the seed, global RNG untouched"""
     low = float(10 ** rng.uniform(-8, 0))
     high = low * float(10 ** rng.uniform(0.5, 6))
     n = int(rng.integers(1, 50))
     seed = int(rng.integers(2 ** 31))
-    s = expect_array(student.sample_log_uniform(low, high, n, seed), (n,), "sample_log_uniform")
+    first, _, seen = student.observe("sample_log_uniform", low, high, n, seed)
+    expect_rng_untouched(seen, "sample_log_uniform", which=("numpy", "torch"))
+    s = expect_array(first, (n,), "sample_log_uniform")
     if s.dtype != np.float64:
         raise CheckFailure("sample_log_uniform must return float64")
     if not np.all((s >= low) & (s <= high)):
@@ -421,7 +531,8 @@ def test_sample_log_uniform_basics(student, rng):
                  "low == high", rtol=1e-14, atol=0.0)
 
 
-@part("random_search")
+@part("random_search", states=["with $\\log$ of the samples uniform on $[\\log a, \\log b]$", "Dvoretzky–Kiefer–Wolfowitz"],
+      shown=["Log-uniformity (DKW)"])
 def test_sample_log_uniform_is_uniform_in_log_space(student, rng):
     """the logarithms of 20 000 samples pass a Kolmogorov-Smirnov (DKW) test of uniformity"""
     n = 20_000
@@ -446,7 +557,9 @@ def expect_bool(got, want, case):
         raise CheckFailure(f"should_abort should return {want} ({case})")
 
 
-@part("random_search")
+@part("random_search", states=["returns a Python `bool`", "is not\nfinite (NaN or $\\pm\\infty$)", "is **strictly** greater than\n`factor * initial_loss`",
+                                "possibly empty"],
+      shown=["exactly 3 x initial is not strictly greater", "an empty history", "compare with initial_loss"])
 def test_should_abort(student, rng):
     """should_abort is True exactly when a loss is not finite or strictly above factor x the initial loss"""
     for trial in range(3):

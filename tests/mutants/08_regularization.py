@@ -7,6 +7,23 @@ DEPENDS = {}
 
 MUTANTS = {
     "l2_penalty": {
+        "sgd_l2_step keeps the first learning rate in its config": '''
+def sgd_l2_step(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("lr", 1e-2)
+    config.setdefault("weight_decay", 0.0)
+    config.setdefault("first_lr", config["lr"])
+    return w - config["first_lr"] * (dw + config["weight_decay"] * w), config
+''',
+        "default learning rate 1e-3": '''
+def sgd_l2_step(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("lr", 1e-3)
+    config.setdefault("weight_decay", 0.0)
+    return w - config["lr"] * (dw + config["weight_decay"] * w), config
+''',
         "penalty without the 1/2 (gradient 2 reg w)": '''
 def l2_penalty(w, reg):
     return reg * float(np.sum(w * w)), 2 * reg * w
@@ -15,17 +32,17 @@ def l2_penalty(w, reg):
 def sgd_l2_step(w, dw, config=None):
     if config is None:
         config = {}
-    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("lr", 1e-2)
     config.setdefault("weight_decay", 0.0)
-    return (1 - config["weight_decay"]) * w - config["learning_rate"] * dw, config
+    return (1 - config["weight_decay"]) * w - config["lr"] * dw, config
 ''',
         "updates w in place": '''
 def sgd_l2_step(w, dw, config=None):
     if config is None:
         config = {}
-    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("lr", 1e-2)
     config.setdefault("weight_decay", 0.0)
-    w -= config["learning_rate"] * (dw + config["weight_decay"] * w)
+    w -= config["lr"] * (dw + config["weight_decay"] * w)
     return w, config
 ''',
     },
@@ -36,15 +53,51 @@ def adamw_step(w, dw, config=None):
 ''',
         "AdamW decay not multiplied by the learning rate": '''
 def adamw_step(w, dw, config=None):
-    config = _adam_defaults(w, config)
-    lr, b1, b2 = config["learning_rate"], config["beta1"], config["beta2"]
-    config["t"] += 1
-    t = config["t"]
-    config["m"] = b1 * config["m"] + (1 - b1) * dw
-    config["v"] = b2 * config["v"] + (1 - b2) * dw * dw
-    m_hat = config["m"] / (1 - b1 ** t)
-    v_hat = config["v"] / (1 - b2 ** t)
-    return w * (1 - config["weight_decay"]) - lr * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config
+    config = _adam_defaults(config)
+    lr, b1, b2 = config["lr"], config["beta1"], config["beta2"]
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", 0.0) + (1 - b1) * dw
+    v = b2 * config.get("v", 0.0) + (1 - b2) * dw * dw
+    config["m"], config["v"], config["t"] = m, v, t
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return w * (1 - config["weight_decay"]) - lr * m_hat / (np.sqrt(v_hat) + config["eps"]), config
+''',
+        "AdamW decay factor computed once, with the first learning rate": '''
+def adamw_step(w, dw, config=None):
+    config = _adam_defaults(config)
+    config.setdefault("shrink", 1 - config["lr"] * config["weight_decay"])
+    lr, b1, b2 = config["lr"], config["beta1"], config["beta2"]
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", 0.0) + (1 - b1) * dw
+    v = b2 * config.get("v", 0.0) + (1 - b2) * dw * dw
+    config["m"], config["v"], config["t"] = m, v, t
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return w * config["shrink"] - lr * m_hat / (np.sqrt(v_hat) + config["eps"]), config
+''',
+        "Adam + L2 with the learning rate frozen at the first step": '''
+def adam_l2_step(w, dw, config=None):
+    config = _adam_defaults(config)
+    config.setdefault("lr0", config["lr"])
+    b1, b2 = config["beta1"], config["beta2"]
+    g = dw + config["weight_decay"] * w
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", 0.0) + (1 - b1) * g
+    v = b2 * config.get("v", 0.0) + (1 - b2) * g * g
+    config["m"], config["v"], config["t"] = m, v, t
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return w - config["lr0"] * m_hat / (np.sqrt(v_hat) + config["eps"]), config
+''',
+        "eps ignored (always 1e-8)": '''
+def adam_l2_step(w, dw, config=None):
+    config = _adam_defaults(config)
+    b1, b2 = config["beta1"], config["beta2"]
+    g = dw + config["weight_decay"] * w
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", 0.0) + (1 - b1) * g
+    v = b2 * config.get("v", 0.0) + (1 - b2) * g * g
+    config["m"], config["v"], config["t"] = m, v, t
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return w - config["lr"] * m_hat / (np.sqrt(v_hat) + 1e-8), config
 ''',
         "Adam + L2 adds the decay after the moments (decoupled)": '''
 def adam_l2_step(w, dw, config=None):
@@ -52,15 +105,49 @@ def adam_l2_step(w, dw, config=None):
 ''',
         "no bias correction": '''
 def adam_l2_step(w, dw, config=None):
-    config = _adam_defaults(w, config)
+    config = _adam_defaults(config)
     g = dw + config["weight_decay"] * w
-    config["t"] += 1
-    config["m"] = config["beta1"] * config["m"] + (1 - config["beta1"]) * g
-    config["v"] = config["beta2"] * config["v"] + (1 - config["beta2"]) * g * g
-    return w - config["learning_rate"] * config["m"] / (np.sqrt(config["v"]) + config["epsilon"]), config
+    config["t"] = config.get("t", 0) + 1
+    config["m"] = config["beta1"] * config.get("m", 0.0) + (1 - config["beta1"]) * g
+    config["v"] = config["beta2"] * config.get("v", 0.0) + (1 - config["beta2"]) * g * g
+    return w - config["lr"] * config["m"] / (np.sqrt(config["v"]) + config["eps"]), config
 ''',
     },
     "dropout": {
+        "returns x itself when p_drop = 0": '''
+def dropout_forward(x, p_drop, mode, seed=None, mask=None):
+    x = np.asarray(x, dtype=np.float64)
+    if mode == "eval":
+        return x.copy(), ("eval", None)
+    if p_drop == 0:
+        return x, ("train", np.ones(x.shape))
+    if mask is None:
+        mask = np.random.default_rng(seed).random(x.shape) >= p_drop
+    m = np.asarray(mask, dtype=np.float64) / (1 - p_drop)
+    return x * m, ("train", m)
+''',
+        "seeds numpy's global generator (np.random.seed)": '''
+def dropout_forward(x, p_drop, mode, seed=None, mask=None):
+    x = np.asarray(x, dtype=np.float64)
+    if mode == "eval":
+        return x.copy(), ("eval", None)
+    if mask is None:
+        np.random.seed(seed % 2 ** 32 if seed is not None else None)
+        mask = np.random.random(x.shape) >= p_drop
+    m = np.asarray(mask, dtype=np.float64) / (1 - p_drop)
+    return x * m, ("train", m)
+''',
+        "keep rate floored at 0.01 (wrong scale for p close to 1)": '''
+def dropout_forward(x, p_drop, mode, seed=None, mask=None):
+    x = np.asarray(x, dtype=np.float64)
+    if mode == "eval":
+        return x.copy(), ("eval", None)
+    keep = max(1.0 - p_drop, 0.01)
+    if mask is None:
+        mask = np.random.default_rng(seed).random(x.shape) >= p_drop
+    m = np.asarray(mask, dtype=np.float64) / keep
+    return x * m, ("train", m)
+''',
         "missing the 1 / keep scale": '''
 def dropout_forward(x, p_drop, mode, seed=None, mask=None):
     x = np.asarray(x, dtype=np.float64)
@@ -116,6 +203,16 @@ def dropout_forward(x, p_drop, mode, seed=None, mask=None):
 ''',
     },
     "ema": {
+        "returns the weights' own arrays when decay = 0": '''
+def ema_update(avg_params, params, decay):
+    if decay == 0:
+        return dict(params)
+    return {k: decay * avg_params[k] + (1 - decay) * params[k] for k in avg_params}
+''',
+        "decay ignored (always 0.9)": '''
+def ema_update(avg_params, params, decay):
+    return {k: 0.9 * avg_params[k] + 0.1 * params[k] for k in avg_params}
+''',
         "weights swapped (decay on the new weights)": '''
 def ema_update(avg_params, params, decay):
     return {k: (1 - decay) * avg_params[k] + decay * params[k] for k in avg_params}
@@ -133,6 +230,13 @@ def ema_update(avg_params, params, decay):
 ''',
     },
     "kfold": {
+        "shuffles with numpy's global generator (np.random.seed)": '''
+def kfold_splits(n, k, seed):
+    np.random.seed(seed % 2 ** 32)
+    order = np.random.permutation(n)
+    folds = np.array_split(order, k)
+    return [(np.concatenate(folds[:j] + folds[j + 1:]), folds[j]) for j in range(k)]
+''',
         "no shuffle (contiguous folds)": '''
 def kfold_splits(n, k, seed):
     folds = np.array_split(np.arange(n), k)
@@ -160,6 +264,11 @@ def kfold_splits(n, k, seed):
 ''',
     },
     "random_search": {
+        "samples with numpy's global generator (np.random.seed)": '''
+def sample_log_uniform(low, high, n, seed):
+    np.random.seed(seed % 2 ** 32)
+    return np.clip(np.exp(np.random.uniform(np.log(low), np.log(high), size=n)), low, high)
+''',
         "uniform in linear space": '''
 def sample_log_uniform(low, high, n, seed):
     return np.random.default_rng(seed).uniform(low, high, size=n)
