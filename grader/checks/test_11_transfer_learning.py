@@ -22,7 +22,10 @@ from grader.wire import Build, ModuleState, OptimizerState
 NAMES = ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "head.weight", "head.bias"]
 LAYER_OF = {name: name.split(".")[0] for name in NAMES}
 LAYERS = ("conv1", "conv2", "head")
-FEATURE_RTOL, FEATURE_ATOL = 1e-5, 1e-6  # float32 computations in a possibly different order
+# Features are compared entrywise within FEATURE_TOL * max(1, largest |feature| of the batch): float32
+# arithmetic in another order, or float64 arithmetic on a copy of the model, stays below 1e-6 of the
+# largest feature (measured: 6.4e-7 at worst); every wrong stage or missing ReLU is off by far more.
+FEATURE_TOL = 1e-5
 ADAM_DEFAULTS = {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False, "maximize": False}
 
 
@@ -376,6 +379,12 @@ def test_one_adam_step_with_the_groups(student, ref, rng):
 
 
 # -- feature extraction -----------------------------------------------------------------------------
+def expect_features(got, want, case):
+    atol = FEATURE_TOL * max(1.0, float(np.abs(want).max()))
+    return expect_close(got, want, "extract_features", case + " (tolerance: 1e-5 times the largest feature, "
+                        "at least 1e-5)", rtol=0, atol=atol)
+
+
 def reference_features(ref, seed, pretrained, X, stage):
     model = ref.make_model(5, seed=seed, pretrained=pretrained)
     upto = {"conv1": 3, "conv2": 6}[stage]
@@ -394,7 +403,8 @@ def images(rng, n):
 
 
 @part("extract_features",
-      states=["the activations after its ReLU and its pooling, flattened", "float64", "(N, D)"],
+      states=["the activations after its ReLU and its pooling, flattened", "float64", "(N, D)",
+              "within 1e-5 times the largest feature of the batch (at least 1e-5)"],
       shown=["check_close(feats, want.double()"])
 def test_extract_features_matches_the_network(student, ref, rng):
     """extract_features returns the flattened activations after each stage's ReLU and pooling, in float64"""
@@ -407,9 +417,8 @@ def test_extract_features_matches_the_network(student, ref, rng):
             got = expect_array(got, (n, width), f"extract_features(stage={stage!r})")
             if got.dtype != np.float64:
                 raise CheckFailure(f"extract_features returned dtype {got.dtype}; expected float64")
-            expect_close(got, reference_features(ref, seed, pretrained, X, stage), "extract_features",
-                         f"stage {stage}, {'pretrained' if pretrained else 'random'} network",
-                         rtol=FEATURE_RTOL, atol=FEATURE_ATOL)
+            expect_features(got, reference_features(ref, seed, pretrained, X, stage),
+                            f"stage {stage}, {'pretrained' if pretrained else 'random'} network")
 
 
 @part("extract_features",
@@ -420,8 +429,7 @@ def test_extract_features_single_image_and_leaves_input(student, ref, rng):
     X = rng.uniform(0, 1, size=(1, 64))
     stage = ("conv1", "conv2")[int(rng.integers(0, 2))]
     got, after, seen = student.observe("extract_features", model_arg(0, pretrained=True), X, stage)
-    expect_close(got, reference_features(ref, 0, True, X, stage), "extract_features", "a single image",
-                 rtol=FEATURE_RTOL, atol=FEATURE_ATOL)
+    expect_features(got, reference_features(ref, 0, True, X, stage), "a single image")
     expect_unchanged([X, stage], after[1:], "extract_features")
     expect_no_alias(seen, "extract_features")
 
