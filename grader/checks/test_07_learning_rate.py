@@ -626,6 +626,11 @@ def test_top_eigenvalue_follows_the_recipe(student, rng):
     for iters, seed in runs:
         case = "with the defaults (iters = 100, seed = 0)" if iters is None else f"after {iters} update(s) from the seeded start"
         if iters is None:
+            # eigenvalues within 0.95 .. 0.99 of the top one in magnitude: after 100 updates v still
+            # depends on the start in every slow direction, so another default seed or count shows.
+            slow = rng.uniform(0.95, 0.99, size=n - 1) * rng.choice([-1.0, 1.0], size=n - 1)
+            H, _ = random_symmetric(rng, n, np.concatenate([[1.0], slow]) * float(10 ** rng.uniform(-1, 1)))
+            H = (H + H.T) / 2
             out, after, seen = student.observe("top_eigenvalue", H)
             iters, seed = 100, 0
         else:
