@@ -171,8 +171,8 @@ def test_relu_matches_torch_exactly(student, ref, rng):
 def test_relu_leaves_inputs_unchanged(student, rng):
     """relu_forward and relu_backward modify neither their inputs nor the cache"""
     x = relu_input(rng)
-    x.flat[int(rng.integers(x.size))] = -1.0 - rng.random()  # at least one entry that relu would change
-    x.flat[int(rng.integers(x.size))] = 1.0 + rng.random()   # and one it lets through
+    x = np.append(x.ravel(), [1.0 + rng.random(), -1.0 - rng.random()]).reshape(-1, 1)
+    x = x[rng.permutation(x.shape[0])]  # at least one entry relu lets through and one it changes
     dout = rng.normal(size=x.shape)
     (out, cache), after = student.call_keeping_args("relu_forward", x)
     expect_unchanged([x], after, "relu_forward")
@@ -411,8 +411,10 @@ def test_relative_error(student, rng):
         expect_close(got, want, "relative_error", "random arrays of any scale", rtol=1e-12, atol=0.0)
         near = a + 1e-9 * b
         want = np.linalg.norm(near - a) / (np.linalg.norm(near) + np.linalg.norm(a))
+        # The difference of nearly equal arrays is ill-conditioned: any correct float64 order of
+        # operations (rescaling first, say) is exact to a few machine epsilons, 1e-15, in absolute terms.
         expect_close(expect_float(student.relative_error(near, a), "relative_error"), want, "relative_error",
-                     "nearly equal arrays", rtol=1e-6, atol=0.0)
+                     "nearly equal arrays", rtol=1e-6, atol=1e-15)
     a = rng.normal(size=random_shape(rng))
     expect_close(expect_float(student.relative_error(a, np.zeros_like(a)), "relative_error"), 1.0,
                  "relative_error", "one array all zero", rtol=1e-12, atol=0.0)
@@ -464,7 +466,7 @@ def test_gradient_check_uses_its_step_and_tolerance(student, ref, rng):
         error, passed = expect_tuple(student.gradient_check(name, x, h), 2, "gradient_check")
         expect_close(expect_float(error, "gradient_check error"), want, "gradient_check error",
                      f"a large step h = {h:g} (is h passed on to numerical_gradient?)", rtol=1e-5, atol=0.0)
-        if as_bool(passed, "gradient_check") != (want < 1e-6):
+        if abs(want - 1e-6) > 1e-3 * want and as_bool(passed, "gradient_check") != (want < 1e-6):
             raise CheckFailure(f"gradient_check with the default tol: passed must be (error < 1e-6); "
                                f"got passed = {passed} for error {want:.2e}")
         for tol, expected in ((2.0 * want, True), (0.5 * want, False)):
