@@ -45,24 +45,13 @@ def pool_windows(x, kernel, stride, pad, pad_value):
 ''',
     },
     "max_pool_forward": {
-        "max over the windows, the cache a dict holding the input": '''
+        "max over the windows, argmax kept separately, the cache a list": '''
 def max_pool_forward(x, pool_param):
     kernel, stride, pad = pool_sizes(pool_param)
-    out = pool_windows(x, kernel, stride, pad, -np.inf).max(axis=(4, 5))
-    return out, {"x": x, "kernel": kernel, "stride": stride, "pad": pad}
-
-
-def max_pool_backward(dout, cache):
-    x, (kh, kw), (sh, sw), (ph, pw) = cache["x"], cache["kernel"], cache["stride"], cache["pad"]
-    N, C, H, W = x.shape
-    win = pool_windows(x, (kh, kw), (sh, sw), (ph, pw), -np.inf)
-    ho, wo = win.shape[2:4]
-    first = np.argmax(win.reshape(N, C, ho, wo, -1), axis=-1)
-    dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
-    for k in range(kh * kw):
-        i, j = divmod(k, kw)
-        dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += np.where(first == k, dout, 0.0)
-    return dxp[:, :, ph:ph + H, pw:pw + W].copy()
+    win = pool_windows(x, kernel, stride, pad, -np.inf)
+    N, C, ho, wo = win.shape[:4]
+    out = win.max(axis=(4, 5))
+    return out, [x.shape, kernel, stride, pad, win.reshape(N, C, ho, wo, -1).argmax(axis=-1)]
 ''',
         "running np.maximum over the kernel offsets, no window array": '''
 def max_pool_forward(x, pool_param):
@@ -78,19 +67,9 @@ def max_pool_forward(x, pool_param):
             better = cand > out          # strict: an equal later value does not take over
             out = np.where(better, cand, out)
             best = np.where(better, i * kw + j, best)
-    return out, [list(x.shape), [kh, kw], [sh, sw], [ph, pw], best]
-
-
-def max_pool_backward(dout, cache):
-    shape, (kh, kw), (sh, sw), (ph, pw), best = cache
-    N, C, H, W = shape
-    ho, wo = best.shape[2:]
-    r = np.arange(ho)[:, None] * sh + best // kw - ph
-    c = np.arange(wo)[None, :] * sw + best % kw - pw
-    flat = ((np.arange(N)[:, None, None, None] * C + np.arange(C)[None, :, None, None]) * H + r) * W + c
-    return np.bincount(flat.ravel(), weights=dout.ravel(), minlength=N * C * H * W).reshape(N, C, H, W)
+    return out, (x.shape, (kh, kw), (sh, sw), (ph, pw), best)
 ''',
-        "flattened windows, take_along_axis and an unravelled argmax in the cache": '''
+        "take_along_axis on the flattened windows": '''
 def max_pool_forward(x, pool_param):
     kernel, stride, pad = pool_sizes(pool_param)
     win = pool_windows(x, kernel, stride, pad, -np.inf)
@@ -98,21 +77,7 @@ def max_pool_forward(x, pool_param):
     flat = win.reshape(N, C, ho, wo, kh * kw)
     am = flat.argmax(axis=-1)
     out = np.take_along_axis(flat, am[..., None], axis=-1).squeeze(-1)
-    i_star, j_star = np.unravel_index(am, (kh, kw))
-    return out, (x.shape, stride, pad, i_star, j_star)
-
-
-def max_pool_backward(dout, cache):
-    shape, (sh, sw), (ph, pw), i_star, j_star = cache
-    N, C, H, W = shape
-    ho, wo = dout.shape[2:]
-    dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
-    n = np.arange(N).reshape(-1, 1, 1, 1)
-    c = np.arange(C).reshape(1, -1, 1, 1)
-    rows = np.arange(ho).reshape(1, 1, -1, 1) * sh + i_star
-    cols = np.arange(wo).reshape(1, 1, 1, -1) * sw + j_star
-    np.add.at(dxp, (n, c, rows, cols), dout)
-    return dxp[:, :, ph:H + ph, pw:W + pw].copy()
+    return out, (tuple(x.shape), tuple(kernel), tuple(stride), tuple(pad), am)
 ''',
     },
     "max_pool_backward": {
@@ -157,7 +122,76 @@ def max_pool_backward(dout, cache):
     np.add.at(dx, (n.ravel(), c.ravel(), rows.ravel(), cols.ravel()), dout.ravel())
     return dx
 ''',
-    },
+        "forward and backward: a dict cache holding the input, argmax recomputed": '''
+def max_pool_forward(x, pool_param):
+    kernel, stride, pad = pool_sizes(pool_param)
+    out = pool_windows(x, kernel, stride, pad, -np.inf).max(axis=(4, 5))
+    return out, {"x": x, "kernel": kernel, "stride": stride, "pad": pad}
+
+
+def max_pool_backward(dout, cache):
+    x, (kh, kw), (sh, sw), (ph, pw) = cache["x"], cache["kernel"], cache["stride"], cache["pad"]
+    N, C, H, W = x.shape
+    win = pool_windows(x, (kh, kw), (sh, sw), (ph, pw), -np.inf)
+    ho, wo = win.shape[2:4]
+    first = np.argmax(win.reshape(N, C, ho, wo, -1), axis=-1)
+    dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
+    for k in range(kh * kw):
+        i, j = divmod(k, kw)
+        dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += np.where(first == k, dout, 0.0)
+    return dxp[:, :, ph:ph + H, pw:pw + W].copy()
+''',
+        "forward and backward: running np.maximum, np.bincount, a list cache": '''
+def max_pool_forward(x, pool_param):
+    (kh, kw), (sh, sw), (ph, pw) = pool_sizes(pool_param)
+    N, C, H, W = x.shape
+    ho, wo = pool_output_size(H, kh, sh, ph), pool_output_size(W, kw, sw, pw)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    out = np.full((N, C, ho, wo), -np.inf)
+    best = np.zeros((N, C, ho, wo), dtype=np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            cand = xp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
+            better = cand > out          # strict: an equal later value does not take over
+            out = np.where(better, cand, out)
+            best = np.where(better, i * kw + j, best)
+    return out, [list(x.shape), [kh, kw], [sh, sw], [ph, pw], best]
+
+
+def max_pool_backward(dout, cache):
+    shape, (kh, kw), (sh, sw), (ph, pw), best = cache
+    N, C, H, W = shape
+    ho, wo = best.shape[2:]
+    r = np.arange(ho)[:, None] * sh + best // kw - ph
+    c = np.arange(wo)[None, :] * sw + best % kw - pw
+    flat = ((np.arange(N)[:, None, None, None] * C + np.arange(C)[None, :, None, None]) * H + r) * W + c
+    return np.bincount(flat.ravel(), weights=dout.ravel(), minlength=N * C * H * W).reshape(N, C, H, W)
+''',
+        "forward and backward: unravelled winner positions in the cache": '''
+def max_pool_forward(x, pool_param):
+    kernel, stride, pad = pool_sizes(pool_param)
+    win = pool_windows(x, kernel, stride, pad, -np.inf)
+    N, C, ho, wo, kh, kw = win.shape
+    flat = win.reshape(N, C, ho, wo, kh * kw)
+    am = flat.argmax(axis=-1)
+    out = np.take_along_axis(flat, am[..., None], axis=-1).squeeze(-1)
+    i_star, j_star = np.unravel_index(am, (kh, kw))
+    return out, (x.shape, stride, pad, i_star, j_star)
+
+
+def max_pool_backward(dout, cache):
+    shape, (sh, sw), (ph, pw), i_star, j_star = cache
+    N, C, H, W = shape
+    ho, wo = dout.shape[2:]
+    dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
+    n = np.arange(N).reshape(-1, 1, 1, 1)
+    c = np.arange(C).reshape(1, -1, 1, 1)
+    rows = np.arange(ho).reshape(1, 1, -1, 1) * sh + i_star
+    cols = np.arange(wo).reshape(1, 1, 1, -1) * sw + j_star
+    np.add.at(dxp, (n, c, rows, cols), dout)
+    return dxp[:, :, ph:H + ph, pw:W + pw].copy()
+''',
+        },
     "avg_pool_forward": {
         "a sum of strided slices over the kernel offsets": '''
 def avg_pool_forward(x, pool_param):
@@ -169,18 +203,7 @@ def avg_pool_forward(x, pool_param):
     for i in range(kh):
         for j in range(kw):
             total += xp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
-    return total / (kh * kw), {"shape": x.shape, "sizes": [(kh, kw), (sh, sw), (ph, pw)]}
-
-
-def avg_pool_backward(dout, cache):
-    N, C, H, W = cache["shape"]
-    (kh, kw), (sh, sw), (ph, pw) = cache["sizes"]
-    ho, wo = dout.shape[2:]
-    dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
-    for i in range(kh):
-        for j in range(kw):
-            dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += dout
-    return dxp[:, :, ph:ph + H, pw:pw + W] / (kh * kw)
+    return total / (kh * kw), (x.shape, (kh, kw), (sh, sw), (ph, pw))
 ''',
         "a tensordot of the windows with a uniform kernel": '''
 def avg_pool_forward(x, pool_param):
@@ -235,6 +258,29 @@ def avg_pool_backward(dout, cache):
     vals = np.repeat(np.repeat(dout[..., None, None], kh, axis=4), kw, axis=5) / (kh * kw)
     dxp = np.bincount(idx.ravel(), weights=vals.ravel(), minlength=N * C * Hp * Wp)
     return dxp.reshape(N, C, Hp, Wp)[:, :, ph:ph + H, pw:pw + W].copy()
+''',
+        "forward and backward: strided slices, a dict cache": '''
+def avg_pool_forward(x, pool_param):
+    (kh, kw), (sh, sw), (ph, pw) = pool_sizes(pool_param)
+    N, C, H, W = x.shape
+    ho, wo = pool_output_size(H, kh, sh, ph), pool_output_size(W, kw, sw, pw)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    total = np.zeros((N, C, ho, wo))
+    for i in range(kh):
+        for j in range(kw):
+            total += xp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
+    return total / (kh * kw), {"shape": x.shape, "sizes": [(kh, kw), (sh, sw), (ph, pw)]}
+
+
+def avg_pool_backward(dout, cache):
+    N, C, H, W = cache["shape"]
+    (kh, kw), (sh, sw), (ph, pw) = cache["sizes"]
+    ho, wo = dout.shape[2:]
+    dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += dout
+    return dxp[:, :, ph:ph + H, pw:pw + W] / (kh * kw)
 ''',
     },
     "global_avg_pool": {

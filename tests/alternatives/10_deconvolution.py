@@ -49,14 +49,7 @@ def conv2d_forward(x, w, b, conv_param):
         for v in range(KW):
             cols[:, :, :, :, u, v] = xp[:, :, u:u + s * (Ho - 1) + 1:s, v:v + s * (Wo - 1) + 1:s].transpose(0, 2, 3, 1)
     out = cols.reshape(N * Ho * Wo, -1) @ w.reshape(F_, -1).T + b
-    return out.reshape(N, Ho, Wo, F_).transpose(0, 3, 1, 2).copy(), {"x": x, "w": w, "param": dict(conv_param)}
-
-
-def conv2d_backward(dout, cache):
-    x, w, conv_param = cache["x"], cache["w"], cache["param"]
-    dx = conv2d_input_grad(dout, w, x.shape[2:], conv_param)
-    dw = conv2d_weight_grad(x, dout, w.shape, conv_param)
-    return dx, dw, dout.sum(axis=(0, 2, 3))
+    return out.reshape(N, Ho, Wo, F_).transpose(0, 3, 1, 2).copy(), (x, w, conv_param)
 ''',
         "einsum on the sliding-window view": '''
 def conv2d_forward(x, w, b, conv_param):
@@ -218,14 +211,7 @@ def conv_transpose2d_forward(x, w, b, param):
     z = z[:, :, ch:z.shape[2] - ch, cw:z.shape[3] - cw]
     kernel = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
     out, _ = conv2d_forward(z, kernel, b, {"stride": 1, "pad": 0})
-    return out, {"x": x, "w": w, "s": s, "p": p, "q": q}
-
-
-def conv_transpose2d_backward(dout, cache):
-    x, w = cache["x"], cache["w"]
-    cp = {"stride": cache["s"], "pad": cache["p"]}
-    dx, _ = conv2d_forward(dout, w, np.zeros(w.shape[0]), cp)
-    return dx, conv2d_weight_grad(dout, x, w.shape, cp), dout.sum(axis=(0, 2, 3))
+    return out, (x, w, param)
 ''',
         "im2col of the zero-stuffed input with index arrays, one einsum": '''
 def conv_transpose2d_forward(x, w, b, param):
@@ -296,6 +282,27 @@ def conv_transpose2d_backward(dout, cache):
             dx += np.einsum("nohw,io->nihw", g, w[:, :, u, v])
             dw[:, :, u, v] = np.einsum("nihw,nohw->io", x, g)
     return dx, dw, dout.sum(axis=(0, 2, 3))
+''',
+        "pad-and-flip forward with a dict cache, its backward from the convolution's pieces": '''
+def conv_transpose2d_forward(x, w, b, param):
+    s, p, q = param["stride"], param["pad"], param["output_pad"]
+    N, Ci, H, W = x.shape
+    _, Co, KH, KW = w.shape
+    z = np.zeros((N, Ci, (H - 1) * s + 1, (W - 1) * s + 1))
+    z[:, :, ::s, ::s] = x
+    eh, ew = KH - 1 - p, KW - 1 - p
+    z = np.pad(z, ((0, 0), (0, 0), (max(eh, 0), max(eh, 0) + q), (max(ew, 0), max(ew, 0) + q)))
+    z = z[:, :, max(-eh, 0):z.shape[2] - max(-eh, 0), max(-ew, 0):z.shape[3] - max(-ew, 0)]
+    out, _ = conv2d_forward(z, np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)), b,
+                            {"stride": 1, "pad": 0})
+    return out, {"x": x, "w": w, "s": s, "p": p, "q": q}
+
+
+def conv_transpose2d_backward(dout, cache):
+    x, w = cache["x"], cache["w"]
+    cp = {"stride": cache["s"], "pad": cache["p"]}
+    dx, _ = conv2d_forward(dout, w, np.zeros(w.shape[0]), cp)
+    return dx, conv2d_weight_grad(dout, x, w.shape, cp), dout.sum(axis=(0, 2, 3))
 ''',
     },
 }
