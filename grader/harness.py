@@ -128,6 +128,8 @@ def _same(b, a) -> bool:
         return isinstance(a, float) and (a == b or (a != a and b != b))
     if isinstance(b, wire.Build):
         return True  # made in the kernel: checks compare such objects themselves
+    if isinstance(b, np.generic):  # sent as the Python number it holds (wire.encode)
+        return _same(b.item(), a)
     return type(a) is type(b) and a == b
 
 
