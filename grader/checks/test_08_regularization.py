@@ -262,6 +262,7 @@ def test_dropout_with_a_given_mask(student, rng):
         p = [0.0, 0.999][trial] if trial < 2 else float(rng.uniform(0.05, 0.95))
         x, dout = nonzero_normal(rng, shape), rng.normal(size=shape)
         mask = rng.random(shape) < rng.uniform(0.2, 0.8)
+        mask.flat[0] = True  # always a kept unit, whose scale 1 / (1 - p) is checked (p = 0.999 too)
         result, after, seen = student.observe("dropout_forward", x, p, "train", None, mask)
         expect_unchanged([x, p, "train", None, mask], after, "dropout_forward")
         expect_fresh(seen, "dropout_forward", ("argument 1", "argument 5"), within="[0]")  # the cache may hold them
