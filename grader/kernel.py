@@ -252,8 +252,14 @@ class InProcessSession:
     kernel. Only for the course's own tests (running the checks against the reference under many
     seeds quickly); never used to grade, since it runs the code in the grader's process."""
 
+    _code = None  # the calling code, compiled once per process
+
     def __init__(self, namespace: dict):
         self.namespace = namespace
+        if InProcessSession._code is None:
+            InProcessSession._code = compile(_KERNEL_SIDE, "<course-call>", "exec")
+        self._helper = {"__builtins__": __builtins__, "_ns": namespace}
+        exec(InProcessSession._code, self._helper)  # noqa: S102 - defines _course_call, as in a kernel
 
     def call(self, name, *args, return_args=False, observe=False, fp_errors=False, **kwargs):
         import contextlib
@@ -261,9 +267,8 @@ class InProcessSession:
         nonce, req = call_request(name, args, kwargs, return_args, observe, fp_errors)
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
-            helper = {"__builtins__": __builtins__, "_ns": self.namespace, "_req": req}
-            exec(compile(_KERNEL_SIDE, "<course-call>", "exec"), helper)  # noqa: S102
-            helper["_course_call"]()
+            self._helper["_req"] = req
+            self._helper["_course_call"]()
         return parse_reply(buffer.getvalue(), nonce, name, len(args), return_args, observe=observe)
 
 
