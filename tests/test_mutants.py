@@ -1,12 +1,20 @@
 """Every hidden check fails on plausible wrong implementations: each mutant of a part loses that
-part's points, and only that part's (and those of parts declared to call the broken function)."""
+part's points, and only that part's (and those of parts declared to call the broken function), for
+every seed tried. More seeds: MUTANT_SEEDS=50, or tests/sweep_mutants.py."""
+import contextlib
 import copy
+import io
+import os
 
 import pytest
 
-from conftest import ASSIGNMENTS, REPO, full_scores, grade, scores
-from grader import course
-from sweep_mutants import load_corpus
+from conftest import ASSIGNMENTS, REPO, full_scores, grade
+from grader import course, reference
+from grader.harness import run_checks
+from grader.kernel import InProcessSession
+from sweep_mutants import load_checks, load_corpus, run_part, seed_list
+
+SEEDS = int(os.environ.get("MUTANT_SEEDS", "4"))  # the first through the harness, the rest direct
 
 MUTANT_DIR = REPO / "tests" / "mutants"
 
@@ -43,14 +51,42 @@ def mutate(assignment, part, code, nb=None):
     return nb
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("assignment, part, name", cases())
-def test_mutant_loses_exactly_its_part(assignment, part, name, tmp_path):
+def test_mutant_loses_exactly_its_part(assignment, part, name):
+    """In this process, through the kernel side's own request and reply code (InProcessSession): every
+    part through the real pytest harness on one seed (the mutant loses its part, and only its part and
+    the parts that call it), then its part's checks under more seeds, each of which must catch it.
+    tests/sweep_mutants.py runs the same under hundreds of seeds; the test below proves the sandboxed
+    path gives the same verdicts."""
     mutants, depends = load_mutants(assignment)
-    report = grade(mutate(assignment, part, mutants[part][name]), assignment, tmp_path)
-    got, full = scores(report), full_scores(assignment)
-    assert got[part] == 0, f"mutant '{name}' kept the points of {part}: {report.to_json()}"
+    with contextlib.redirect_stdout(io.StringIO()):
+        ns = reference.execute(assignment, append={f"{part}_code": mutants[part][name]})
+        ref = reference.load(assignment)
+    session = InProcessSession(ns)
+    seeds = seed_list(SEEDS, first=11)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        run = run_checks(course.check_module(assignment), session, ref, seed=seeds[0])
+    assert not run.error, run.error
+    failed = {r.part for r in run.results if not r.passed}
+    assert part in failed, f"mutant '{name}' kept the points of {part} (seed {seeds[0]})"
     broken = {part} | {p for p, uses in depends.items() if part in uses}
-    for other, points in full.items():
-        if other not in broken:
-            assert got[other] == points, f"mutant of {part} '{name}' cost {other} its points: {report.to_json()}"
+    assert not failed - broken, f"mutant of {part} '{name}' cost {sorted(failed - broken)} their points: " + \
+        "; ".join(f"{r.part}: {r.message}" for r in run.results if not r.passed and r.part not in broken)
+    checks = load_checks(assignment)
+    for seed in seeds[1:]:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            survived = run_part(checks, part, session, ref, seed)
+        assert not survived, f"mutant '{name}' of {part} survives seed {seed}"
+
+
+@pytest.mark.slow
+def test_mutants_lose_their_parts_through_the_sandbox(assignment, tmp_path):
+    """A notebook carrying one mutant in every part, graded as a student's notebook is (sandboxed
+    kernel, calls over the wire): every part fails, none goes to review."""
+    mutants, _ = load_mutants(assignment)
+    nb = course.read_notebook(course.source_notebook(assignment))
+    for part, named in mutants.items():
+        nb = mutate(assignment, part, next(iter(named.values())), nb=nb)
+    report = grade(nb, assignment, tmp_path)
+    statuses = {p.part: p.status for p in report.parts}
+    assert statuses == {p: "failed" for p in full_scores(assignment)}, report.to_json()
