@@ -141,21 +141,36 @@ def expect_unchanged(before, after, name):
             raise CheckFailure(f"{name} modified its argument number {i + 1} in place; work on a copy")
 
 
-def expect_no_alias(observation, name):
-    """No array in the result shares memory with an argument (a view or the argument itself)."""
-    if observation.aliases:
-        where, arg = observation.aliases[0]
+def _under(paths, part):
+    """The paths that lie in item `part` of a tuple result (all paths when part is None)."""
+    prefix = "" if part is None else f"[{part}]"
+    return [p for p in paths if (p[0] if isinstance(p, tuple) else p).startswith(prefix)]
+
+
+def expect_no_alias(observation, name, part=None):
+    """No array in the result (or in its item `part`, e.g. 0 for `out` of an (out, cache) pair, so a
+    cache may keep the input itself) shares memory with an argument (a view or the argument itself)."""
+    aliases = _under(observation.aliases, part)
+    if aliases:
+        where, arg = aliases[0]
         what = f"its result{where}" if where else "its result"
         raise CheckFailure(f"{name}: {what} shares memory with {arg} (a view of it or the same array); "
                            "return a new array")
 
 
-def expect_writable(observation, name):
-    """Every array in the result can be written to (not a read-only view such as np.broadcast_to)."""
-    if observation.readonly:
-        where = observation.readonly[0]
-        raise CheckFailure(f"{name}: its result{where} is a read-only array; return an ordinary array "
+def expect_writable(observation, name, part=None):
+    """Every array in the result (or in its item `part`) can be written to (not a read-only view such
+    as np.broadcast_to)."""
+    readonly = _under(observation.readonly, part)
+    if readonly:
+        raise CheckFailure(f"{name}: its result{readonly[0]} is a read-only array; return an ordinary array "
                            "(for example with .copy())")
+
+
+def expect_new(observation, name, part=None):
+    """The result (or its item `part`) is made of new, writable arrays: expect_no_alias and expect_writable."""
+    expect_no_alias(observation, name, part)
+    expect_writable(observation, name, part)
 
 
 def expect_rng_untouched(observation, name, which=("numpy", "torch", "python")):

@@ -440,7 +440,7 @@ def test_classify_tolerance_across_scales(student, rng):
     # a tolerance of 1e-8 scaled up would not).
     eig = sign * small * rng.uniform(0.1, 1, size=n)
     H, _ = random_symmetric(rng, n, eig)
-    classify(student, (H + H.T) / 2, extreme, f"small eigenvalues all of one sign, above tol")
+    classify(student, (H + H.T) / 2, extreme, "small eigenvalues all of one sign, above tol")
     # The tol argument: non-default values change the answer.
     eig = sign * np.concatenate([rng.uniform(0.5, 2, size=n - 1), [float(rng.uniform(1e-5, 5e-4))]])
     H, _ = random_symmetric(rng, n, eig)

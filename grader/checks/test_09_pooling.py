@@ -13,7 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.harness import (CheckFailure, expect_array, expect_close, expect_tuple, expect_unchanged, part)
+from grader.harness import (CheckFailure, expect_array, expect_close, expect_new, expect_tuple, expect_unchanged,
+                            part)
 
 RTOL, ATOL = 1e-12, 1e-14  # pooling is a max or a short sum: float64 agrees almost exactly
 GRAD_RTOL, GRAD_ATOL = 1e-11, 1e-13
@@ -21,20 +22,6 @@ GRAD_RTOL, GRAD_ATOL = 1e-11, 1e-13
 NEW_ARRAY = "every array a function returns is a new, writable array"
 NO_GLOBALS = "reads everything it needs from its cache"
 PLAIN = "plain data"
-
-
-def expect_new(observation, name, part=None):
-    """The result (or its item `part` of a (out, cache) tuple) shares no memory with an argument and
-    is writable. A cache may keep the input itself: only the named result is held to this."""
-    prefix = "" if part is None else f"[{part}]"
-    aliases = [(w, a) for w, a in observation.aliases if w.startswith(prefix)]
-    if aliases:
-        raise CheckFailure(f"{name}: its result{aliases[0][0]} shares memory with {aliases[0][1]} "
-                           "(a view of it or the same array); return a new array")
-    readonly = [w for w in observation.readonly if w.startswith(prefix)]
-    if readonly:
-        raise CheckFailure(f"{name}: its result{readonly[0]} is a read-only array; return an ordinary "
-                           "array (for example with .copy())")
 
 
 def t(x, requires_grad=False):

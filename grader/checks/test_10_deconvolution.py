@@ -11,26 +11,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.harness import CheckFailure, expect_array, expect_close, expect_tuple, expect_unchanged, part
+from grader.harness import (CheckFailure, expect_array, expect_close, expect_new, expect_tuple, expect_unchanged,
+                            part)
 
 NEW_ARRAY = "every array a function returns is a new, writable array"
 NO_GLOBALS = "reads everything it needs from its cache"
 UNCHANGED = "never modify their inputs"
 TOL = "rtol 1e-9, atol 1e-10"
-
-
-def expect_new(observation, name, part=None):
-    """The result (or its item `part`) shares no memory with an argument and is writable. A cache
-    may keep the inputs themselves: only the named result is held to this."""
-    prefix = "" if part is None else f"[{part}]"
-    aliases = [(w, a) for w, a in observation.aliases if w.startswith(prefix)]
-    if aliases:
-        raise CheckFailure(f"{name}: its result{aliases[0][0]} shares memory with {aliases[0][1]} "
-                           "(a view of it or the same array); return a new array")
-    readonly = [w for w in observation.readonly if w.startswith(prefix)]
-    if readonly:
-        raise CheckFailure(f"{name}: its result{readonly[0]} is a read-only array; return an ordinary "
-                           "array (for example with .copy())")
 
 
 def scales(rng, n):
