@@ -73,3 +73,21 @@ def test_every_check_states_its_rules_in_the_release(assignment):
             if normalize(phrase) not in visible:
                 problems.append(f"{name}: shown {phrase!r} is not in part {part}'s visible test cell")
     assert not problems, f"{assignment}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_notebook_states_the_shared_rules_and_its_sources(assignment):
+    """The plain-data rule is in the conventions (with its visible check); the notebook ends with its
+    sources, and speaks of them by name (never of "the seed(s)" or "the lecture notes", which learners
+    do not have)."""
+    nb = release_notebook(assignment)
+    _, conventions = sections(nb)
+    assert "plain data" in conventions and "check_plain_data" in conventions, \
+        f"{assignment}: the conventions must state the plain-data rule and name check_plain_data"
+    last = nb.cells[-1]
+    assert last.cell_type == "markdown" and last.source.startswith("## Sources and further reading"), \
+        f"{assignment}: the last cell must be '## Sources and further reading'"
+    assert "http" in last.source, f"{assignment}: the sources carry links"
+    text = "\n".join(c.source for c in nb.cells).lower()
+    for phrase in ("the seed's", "the seeds'", "the seeds ", "lecture notes", "source notes"):
+        assert phrase not in text, f"{assignment}: says {phrase!r}; cite the lecture or paper by name"
