@@ -112,7 +112,7 @@ def expect_tuple(got, length, name) -> tuple:
     return got
 
 
-def _same(b, a) -> bool:
+def same_as_sent(b, a) -> bool:
     """`a` (an argument as the kernel had it after a call) equals `b` (as the grader sent it)."""
     if isinstance(b, np.ndarray):
         if isinstance(a, wire.FromTensor):
@@ -120,16 +120,16 @@ def _same(b, a) -> bool:
         return type(a) is np.ndarray and a.shape == b.shape and a.dtype == b.dtype \
             and np.array_equal(a, b, equal_nan=b.dtype.kind == "f")
     if isinstance(b, (tuple, list)):
-        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(b, a))
+        return type(a) is type(b) and len(a) == len(b) and all(same_as_sent(x, y) for x, y in zip(b, a))
     if isinstance(b, dict):
         return isinstance(a, dict) and a.keys() == {str(k) for k in b} \
-            and all(_same(v, a[str(k)]) for k, v in b.items())
+            and all(same_as_sent(v, a[str(k)]) for k, v in b.items())
     if isinstance(b, float):
         return isinstance(a, float) and (a == b or (a != a and b != b))
     if isinstance(b, wire.Build):
         return True  # made in the kernel: checks compare such objects themselves
     if isinstance(b, np.generic):  # sent as the Python number it holds (wire.encode)
-        return _same(b.item(), a)
+        return same_as_sent(b.item(), a)
     return type(a) is type(b) and a == b
 
 
@@ -137,7 +137,7 @@ def expect_unchanged(before, after, name):
     """Inputs must not be modified in place: every argument, whatever its kind (arrays, lists,
     dicts of arrays, numbers), is exactly as it was sent."""
     for i, (b, a) in enumerate(zip(before, after)):
-        if not _same(b, a):
+        if not same_as_sent(b, a):
             raise CheckFailure(f"{name} modified its argument number {i + 1} in place; work on a copy")
 
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.harness import (CheckFailure, expect_array, expect_close, expect_float, expect_tuple,
-                            expect_unchanged, part)
+                            expect_unchanged, part, same_as_sent)
 
 PLAIN = "plain data"  # the conventions' rule for every result, caches included
 
@@ -33,30 +33,11 @@ def t(x, grad=False):
     return torch.from_numpy(np.array(x, dtype=np.float64)).requires_grad_(grad)
 
 
-def as_sent(value):
-    """`value` (a result read back from the kernel) as the kernel receives it when the grader sends it
-    back: numpy scalars travel as Python numbers. Used to compare a cache before and after a call."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return tuple(as_sent(v) for v in value)
-    if isinstance(value, list):
-        return [as_sent(v) for v in value]
-    if isinstance(value, dict):
-        return {k: as_sent(v) for k, v in value.items()}
-    return value
-
-
 def expect_cache_unchanged(cache, after, name):
     """The cache a backward received is exactly as it was sent (whatever its design)."""
-    if not _same_cache(as_sent(cache), after):
+    if not same_as_sent(cache, after):
         raise CheckFailure(f"{name} modified its cache in place (an array or an entry of it); "
                            "read the cache, never write into it")
-
-
-def _same_cache(before, after):
-    from grader.harness import _same
-    return _same(before, after)
 
 
 # -- affine ----------------------------------------------------------------------------------------

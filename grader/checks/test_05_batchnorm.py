@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.harness import CheckFailure, expect_array, expect_close, expect_tuple, expect_unchanged, part
+from grader.harness import CheckFailure, expect_array, expect_close, expect_tuple, expect_unchanged, part, same_as_sent
 from grader.kernel import StudentRaised
 
 # Tolerances (float64), entrywise |got - want| <= ATOL + RTOL * |want|.
@@ -38,19 +38,6 @@ def explain_cancellation(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except CheckFailure as err:
         raise CheckFailure(f"{err}. Likely cause: {CANCELLATION}") from None
-
-
-def same_data(b, a) -> bool:
-    """`a` (as the kernel had it after a call) equals `b` (as sent), numbers compared by value."""
-    if isinstance(b, np.ndarray):
-        return isinstance(a, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
-    if isinstance(b, (tuple, list)):
-        return isinstance(a, (tuple, list)) and len(a) == len(b) and all(same_data(x, y) for x, y in zip(b, a))
-    if isinstance(b, dict):
-        return isinstance(a, dict) and set(a) == set(b) and all(same_data(v, a[k]) for k, v in b.items())
-    if isinstance(b, (int, float, np.number)) and not isinstance(b, bool):
-        return isinstance(a, (int, float, np.number, np.ndarray)) and np.array_equal(a, b, equal_nan=True)
-    return a == b
 
 
 def t(x, requires_grad=False):
@@ -240,7 +227,7 @@ def test_forward_leaves_inputs_unchanged(student, rng):
         p = bn_param(rng, d, mode=mode)
         _, after = student.call_keeping_args("batchnorm_forward", x, gamma, beta, p)
         expect_unchanged([x, gamma, beta], after[:3], "batchnorm_forward")
-        if not same_data(p, after[3]):
+        if not same_as_sent(p, after[3]):
             raise CheckFailure(f"batchnorm_forward ({mode} mode) modified bn_param or the running statistics "
                                "inside it in place; return new arrays in a new dict")
 
@@ -312,7 +299,7 @@ def backward_pure(student, fn, rng):
     dout = rng.normal(size=x.shape)
     _, after = student.call_keeping_args(fn, dout, cache)
     expect_unchanged([dout], after[:1], fn)
-    if not same_data(cache, after[1]):
+    if not same_as_sent(cache, after[1]):
         raise CheckFailure(f"{fn} modified the cache it was given in place; work on copies")
 
 
@@ -448,7 +435,7 @@ def test_layernorm_rows_are_independent_and_inputs_unchanged(student, rng):
     res, after = student.call_keeping_args("layernorm_forward", x, gamma, beta, p)
     out, cache = expect_tuple(res, 2, "layernorm_forward")
     expect_unchanged([x, gamma, beta], after[:3], "layernorm_forward")
-    if not same_data(p, after[3]):
+    if not same_as_sent(p, after[3]):
         raise CheckFailure("layernorm_forward modified ln_param in place")
     out = expect_array(out, (n, d), "layernorm_forward out")
     k = int(rng.integers(0, n))
@@ -457,5 +444,5 @@ def test_layernorm_rows_are_independent_and_inputs_unchanged(student, rng):
     dout = rng.normal(size=(n, d))
     _, after = student.call_keeping_args("layernorm_backward", dout, cache)
     expect_unchanged([dout], after[:1], "layernorm_backward")
-    if not same_data(cache, after[1]):
+    if not same_as_sent(cache, after[1]):
         raise CheckFailure("layernorm_backward modified the cache it was given in place; work on copies")
