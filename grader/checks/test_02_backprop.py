@@ -649,3 +649,142 @@ def test_reverse_mode_long_program_and_repeated_calls(student, ref, rng):
     _, second = expect_tuple(student.reverse_mode_gradient(program, x), 2, "reverse_mode_gradient")
     expect_close(second, expect_array(first, (3,), "reverse_mode_gradient"), "reverse_mode_gradient",
                  "the same program twice (no state may leak between calls)", rtol=0.0, atol=0.0)
+
+
+# -- the engine: Scalar with operator overloading ----------------------------------------------------
+def torch_formula(formula, x):
+    """Value and gradient of a formula string in x0, x1, ... by float64 torch autograd."""
+    xs = [torch.tensor(float(v), dtype=torch.float64, requires_grad=True) for v in np.asarray(x)]
+    out = eval(formula, {"__builtins__": {}}, {f"x{i}": v for i, v in enumerate(xs)})  # noqa: S307 (our own strings)
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        return float(out), np.zeros(len(xs))
+    grads = torch.autograd.grad(out, xs, allow_unused=True)
+    return out.item(), np.array([0.0 if g is None else g.item() for g in grads])
+
+
+CONSTANTS = (2, 3, -1, 0.5, 1.5, -2.5, 4)
+POWERS = (2, 3, -1, 0.5, 1.5, -2, 0, 1)
+
+
+def formula_tree(rng, x, size):
+    """(text, value, uses an input) of a random formula with about `size` operations: inputs and numbers
+    on either side of + - * /, unary minus, constant powers and the six methods, kept inside every
+    operation's domain at x (log of > 0.1, division by |d| > 0.2, powers with a non-integer exponent of
+    > 0.1, exponents k <= 0 of |a| > 0.2 (the local derivative k a^(k-1) needs a != 0), exp of < 5) and below 1e3 in size; None when a draw fails."""
+    if size <= 0:
+        if rng.random() < 0.75:
+            i = int(rng.integers(0, len(x)))
+            return f"x{i}", float(x[i]), True
+        c = CONSTANTS[int(rng.integers(0, len(CONSTANTS)))]
+        return repr(c), float(c), False
+    kind = rng.random()
+    if kind < 0.5:
+        split = int(rng.integers(0, size))
+        left, right = formula_tree(rng, x, split), formula_tree(rng, x, size - 1 - split)
+        if left is None or right is None or not (left[2] or right[2]):
+            return None
+        (a, va, _), (b, vb, _) = left, right
+        op = "+-*/"[int(rng.integers(0, 4))]
+        if op == "/" and abs(vb) < 0.2:
+            return None
+        value = {"+": va + vb, "-": va - vb, "*": va * vb, "/": va / vb if op == "/" else 0.0}[op]
+        text = f"({a} {op} {b})"
+    else:
+        inner = formula_tree(rng, x, size - 1)
+        if inner is None or not inner[2]:
+            return None
+        a, va, _ = inner
+        which = int(rng.integers(0, 8))
+        if which == 0:
+            text, value = f"(-{a})", -va
+        elif which == 1:
+            k = POWERS[int(rng.integers(0, len(POWERS)))]
+            if (isinstance(k, float) and va <= 0.1) or (k <= 0 and abs(va) <= 0.2):
+                return None
+            text, value = f"({a} ** {k})", va ** k
+        else:
+            method = ("exp", "log", "sin", "cos", "tanh", "relu")[which - 2]
+            if (method == "log" and va <= 0.1) or (method == "exp" and va >= 5):
+                return None
+            value = {"exp": math.exp, "log": math.log, "sin": math.sin, "cos": math.cos, "tanh": math.tanh,
+                     "relu": lambda v: max(v, 0.0)}[method](va)
+            text = f"{a}.{method}()"
+    if not math.isfinite(value) or abs(value) > 1e3:
+        return None
+    return text, value, True
+
+
+def random_formula(rng, n, size):
+    """(formula, x) with n inputs drawn from [-1.5, 1.5] and about `size` operations."""
+    while True:
+        x = rng.uniform(-1.5, 1.5, size=n)
+        for _ in range(200):
+            tree = formula_tree(rng, x, size)
+            if tree is not None and tree[2]:
+                return tree[0], x
+
+
+def check_engine(student, formula, x, case):
+    value, grad = expect_tuple(student.engine_value_and_grad(formula, x), 2, "engine_value_and_grad")
+    want_value, want_grad = torch_formula(formula, x)
+    expect_close(expect_float(value, "engine_value_and_grad value"), want_value, "engine_value_and_grad value",
+                 case, rtol=RTOL_PROG, atol=1e-10 * max(1.0, abs(want_value)))
+    expect_close(expect_array(grad, (len(x),), "engine_value_and_grad gradient"), want_grad,
+                 "engine_value_and_grad gradient", case, rtol=RTOL_PROG, atol=prog_atol(want_grad))
+
+
+ENGINE_RULES = [
+    ("a number on the right of each operator", ["x0 + 2.5", "x0 - 2.5", "x0 * 2.5", "x0 / 2.5"]),
+    ("a number on the left of each operator (the reflected methods)", ["2.5 + x0", "2.5 - x0", "2.5 * x0", "2.5 / x0"]),
+    ("integers on either side", ["3 - x0 * 2", "1 / x0 + x0 / 4", "2 * x0 - 1"]),
+    ("unary minus", ["-x0", "-(x0 * x1)", "x1 - -x0"]),
+    ("constant powers", ["x0 ** 2", "x0 ** 3", "x0 ** -1", "x0 ** -2", "x0 ** 0", "x0 ** 1", "(x0 * x0) ** 0.5",
+                         "(x0 * x0 + 1) ** 1.5"]),
+    ("each method", ["x0.exp()", "(x0 * x0 + 0.5).log()", "x0.sin()", "x0.cos()", "x0.tanh()", "x0.relu()",
+                     "(-x0).relu()"]),
+]
+
+
+@part("engine", states=["every operator accepts a Scalar or a plain number on either side",
+                        "3 - w arrives as w.__rsub__(3) and must compute $3 - w$",
+                        "`3 / w` arrives as `w.__rtruediv__(3)` and must compute $3 / w$",
+                        "$\\frac{d}{da} a^k = k\\,a^{k-1}$"],
+      shown=["__rsub__: 3 - x0, not x0 - 3", "__rtruediv__: 1 / x1"])
+def test_engine_each_rule(student, rng):
+    """Scalar: numbers on either side of every operator, unary minus, constant powers, every method"""
+    for case, formulas in ENGINE_RULES:
+        for formula in formulas:
+            x = rng.uniform(0.3, 1.5, size=2) * rng.choice([-1.0, 1.0], size=2)
+            check_engine(student, formula, x, f"{case} ({formula})")
+
+
+@part("engine", states=["Every operation returns a `Scalar`", "so that formulas can go on"],
+      shown=["Formulas mixing everything, against torch autograd"])
+def test_engine_random_formulas(student, rng):
+    """Scalar: random formulas mixing inputs, numbers, operators, powers and methods match autograd"""
+    for trial in range(12):
+        n = int(rng.integers(1, 5))
+        formula, x = random_formula(rng, n, int(rng.integers(3, 25)))
+        check_engine(student, formula, x, "a random formula mixing inputs, numbers, operators, powers and methods")
+
+
+@part("engine", states=["an input the formula does not use gets gradient 0", "inherits `backward`"],
+      shown=["a value used several times"])
+def test_engine_special_formulas(student, rng):
+    """Scalar: reused values, unused inputs, a kink at 0, a formula with no input, a long chain, repeated calls"""
+    x = rng.uniform(0.3, 1.5, size=3)
+    check_engine(student, "x0 * x0 * x0 - (x0 + 1) * (x0 + 1)", x, "a value used several times")
+    check_engine(student, "(x1 * 2).tanh()", x, "inputs the formula does not use (gradient 0)")
+    check_engine(student, "2 ** 3 - 1", x, "a formula with no input in it (all gradients 0)")
+    kink = x.copy()
+    kink[1] = kink[0]
+    check_engine(student, "(x0 - x1).relu() + x2", kink, "relu exactly at its kink (derivative 0 there, as torch)")
+    chain = "x0"
+    for _ in range(40):
+        chain = f"({chain} * 0.9 + x1).tanh()"
+    check_engine(student, chain, x, "a chain of 120 operations")
+    formula, x = random_formula(rng, 3, 20)
+    _, first = expect_tuple(student.engine_value_and_grad(formula, x), 2, "engine_value_and_grad")
+    _, second = expect_tuple(student.engine_value_and_grad(formula, x), 2, "engine_value_and_grad")
+    expect_close(second, expect_array(first, (3,), "engine_value_and_grad"), "engine_value_and_grad",
+                 "the same formula twice (no state may leak between calls)", rtol=0.0, atol=0.0)

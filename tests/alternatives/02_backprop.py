@@ -495,4 +495,88 @@ def reverse_mode_gradient(program, x):
     return float(out.data), np.fromiter((v.grad for v in xs), dtype=np.float64, count=len(xs))
 ''',
     },
+    "engine": {
+        "micrograd style: subtraction and division through negation and powers": '''
+class Scalar(Value):
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Scalar(other)
+        return Scalar(self.data + other.data, (self, other), (1.0, 1.0))
+    __radd__ = __add__
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Scalar(other)
+        return Scalar(self.data * other.data, (self, other), (other.data, self.data))
+    __rmul__ = __mul__
+    def __neg__(self):
+        return self * -1
+    def __sub__(self, other):
+        return self + (-other)
+    def __rsub__(self, other):
+        return (-self) + other
+    def __pow__(self, k):
+        assert isinstance(k, (int, float)), "only constant exponents"
+        return Scalar(self.data ** k, (self,), (k * self.data ** (k - 1),))
+    def __truediv__(self, other):
+        other = other if isinstance(other, Value) else Scalar(other)
+        return self * other ** -1
+    def __rtruediv__(self, other):
+        return Scalar(other) * self ** -1
+    def _unary(self, value, local):
+        return Scalar(value, (self,), (local,))
+    def exp(self):
+        return self._unary(math.exp(self.data), math.exp(self.data))
+    def log(self):
+        return self._unary(math.log(self.data), 1 / self.data)
+    def sin(self):
+        return self._unary(math.sin(self.data), math.cos(self.data))
+    def cos(self):
+        return self._unary(math.cos(self.data), -math.sin(self.data))
+    def tanh(self):
+        return self._unary(math.tanh(self.data), 1 - math.tanh(self.data) ** 2)
+    def relu(self):
+        return self._unary(self.data if self.data > 0 else 0.0, float(self.data > 0))
+''',
+        "a standalone class with its own recursive backward and numpy math": '''
+class Scalar:
+    def __init__(self, data, parents=(), local_grads=()):
+        self.data, self.grad = np.float64(data), 0.0
+        self.parents, self.local_grads = list(parents), list(local_grads)
+    @staticmethod
+    def of(x):
+        return x if isinstance(x, Scalar) else Scalar(x)
+    def __add__(self, o): o = Scalar.of(o); return Scalar(self.data + o.data, [self, o], [1.0, 1.0])
+    def __radd__(self, o): return Scalar.of(o) + self
+    def __sub__(self, o): o = Scalar.of(o); return Scalar(self.data - o.data, [self, o], [1.0, -1.0])
+    def __rsub__(self, o): return Scalar.of(o) - self
+    def __mul__(self, o): o = Scalar.of(o); return Scalar(self.data * o.data, [self, o], [o.data, self.data])
+    def __rmul__(self, o): return Scalar.of(o) * self
+    def __truediv__(self, o):
+        o = Scalar.of(o)
+        q = self.data / o.data
+        return Scalar(q, [self, o], [1.0 / o.data, -q / o.data])
+    def __rtruediv__(self, o): return Scalar.of(o) / self
+    def __neg__(self): return Scalar(-self.data, [self], [-1.0])
+    def __pow__(self, k): return Scalar(np.power(self.data, k), [self], [k * np.power(self.data, k - 1)])
+    def exp(self): e = np.exp(self.data); return Scalar(e, [self], [e])
+    def log(self): return Scalar(np.log(self.data), [self], [1.0 / self.data])
+    def sin(self): return Scalar(np.sin(self.data), [self], [np.cos(self.data)])
+    def cos(self): return Scalar(np.cos(self.data), [self], [-np.sin(self.data)])
+    def tanh(self): t = np.tanh(self.data); return Scalar(t, [self], [1.0 - t ** 2])
+    def relu(self): return Scalar(np.maximum(self.data, 0.0), [self], [np.float64(self.data > 0)])
+    def backward(self):
+        order, seen = [], set()
+        def visit(node):
+            if id(node) not in seen:
+                seen.add(id(node))
+                for p in node.parents:
+                    visit(p)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in order[::-1]:
+            for p, d in zip(node.parents, node.local_grads):
+                p.grad = p.grad + d * node.grad
+def lift(x):
+    return x if isinstance(x, Scalar) else Scalar(x)
+''',
+    },
 }

@@ -4,7 +4,8 @@ leave every part that does not call the broken function untouched."""
 
 # two_layer_loss composes the layers, as its docstring asks: a broken layer legitimately breaks it.
 # The autodiff parts and the gradient checker are independent of each other and of the layers.
-DEPENDS = {"two_layer_net": ["affine", "relu", "softmax_ce"]}
+# Scalar (the engine) inherits backward, and with it topological_order, from the reverse-mode Value.
+DEPENDS = {"two_layer_net": ["affine", "relu", "softmax_ce"], "engine": ["reverse_mode"]}
 
 MUTANTS = {
     "affine": {
@@ -338,6 +339,41 @@ def topological_order(root):
         "division's local derivatives for the divisor with the wrong sign": '''
 Value.__truediv__ = lambda self, other: Value(self.data / other.data, (self, other),
                                               (1.0 / other.data, self.data / other.data ** 2))
+''',
+    },
+    "engine": {
+        "__rsub__ computes self - other": '''
+Scalar.__rsub__ = lambda self, other: self - other
+''',
+        "__rtruediv__ computes self / other": '''
+Scalar.__rtruediv__ = lambda self, other: self / other
+''',
+        "power rule k a^k instead of k a^(k-1)": '''
+Scalar.__pow__ = lambda self, k: Scalar(self.data ** k, (self,), (k * self.data ** k,))
+''',
+        "unary minus passes the gradient through unchanged": '''
+Scalar.__neg__ = lambda self: Scalar(-self.data, (self,), (1.0,))
+''',
+        "no reflected addition (1 + x fails)": '''
+del Scalar.__radd__
+''',
+        "a product treats its right operand as a constant": '''
+def _mul(self, other):
+    other = lift(other)
+    return Scalar(self.data * other.data, (self,), (other.data,))
+Scalar.__mul__ = _mul
+''',
+        "reflected addition cuts the graph (returns a new leaf)": '''
+Scalar.__radd__ = lambda self, other: Scalar(other + self.data)
+''',
+        "relu's derivative is 1 at 0": '''
+Scalar.relu = lambda self: Scalar(max(self.data, 0.0), (self,), (1.0 if self.data >= 0 else 0.0,))
+''',
+        "methods return a plain Value (formulas cannot go on with numbers)": '''
+def _tanh(self):
+    t = math.tanh(self.data)
+    return Value(t, (self,), (1.0 - t * t,))
+Scalar.tanh = _tanh
 ''',
     },
 }
