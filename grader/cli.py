@@ -338,32 +338,77 @@ def summarize(work: Path, assignments, problems):
 
 
 # -- bench ---------------------------------------------------------------------------------------
-def cmd_bench(args):
-    """Per notebook: executing the solution vs autograding it; optionally a class of N copies graded
-    with 1 and 2 workers and with one plain sequential `nbgrader autograde` run."""
+# Targets the bench prints its figures against (2 cores, no GPU).
+COURSE_TARGET_S = 60.0        # every solution notebook executed, in total
+CELL_TARGET_S = 5.0           # the slowest cell of any notebook
+CHECK_OVERHEAD_TARGET_S = 3.0  # `grader check` wall time beyond the grading itself
+
+
+def execute_timed(assignment):
+    """Execute one solution notebook top to bottom in a fresh kernel (as a student's "Run All");
+    returns (total seconds including the kernel start, [(seconds, cell index, first line)] per code cell)."""
     from nbclient import NotebookClient
-    assignments = args.assignment or course.assignments()
-    rows, exec_total = [], 0.0
-    for a in assignments:
-        src = course.source_notebook(a)
-        nb = course.read_notebook(src)
-        with tempfile.TemporaryDirectory() as tmp:
-            shutil.copy(src, Path(tmp) / src.name)
-            t0 = time.perf_counter()
-            NotebookClient(nb, timeout=600, kernel_name="python3",
-                           resources={"metadata": {"path": tmp}}).execute()
-            t_exec = time.perf_counter() - t0
-        exec_total += t_exec
+    src = course.source_notebook(assignment)
+    nb = course.read_notebook(src)
+    cells = []
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(src, Path(tmp) / src.name)
+        client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp}})
         t0 = time.perf_counter()
-        report = grade_one(src)
-        t_grade = time.perf_counter() - t0
-        rows.append((a, f"{t_exec:.1f}", f"{report['seconds']:.1f}", f"{t_grade:.1f}",
-                     f"{report['seconds'] / t_exec:.2f}", f"{report['score']:g}/{report['max_score']:g}"))
-    print("Per notebook (seconds): executing the solution top to bottom; grading it (kernel without the "
-          "experiment cells, plus the hidden checks); `check` end to end (nbgrader generate_assignment + "
-          "autograde in a fresh work folder)\n")
-    _print_table(rows, ("notebook", "execute", "grade", "check total", "grade/execute", "score"))
-    if "10_deconvolution" in assignments:
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                t = time.perf_counter()
+                client.execute_cell(cell, index)
+                first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                cells.append((time.perf_counter() - t, index, first))
+        return time.perf_counter() - t0, cells
+
+
+def cmd_bench(args):
+    """Per notebook: executing the solution (and its slowest cell) vs autograding it; the course total
+    against its target; optionally a class of N copies graded with 1 and 2 workers and plain nbgrader."""
+    assignments = args.assignment or course.assignments()
+    rows, exec_total, slowest_cells, overheads = [], 0.0, [], []
+    print(f"machine: {os.cpu_count()} cores; torch threads and BLAS as the notebooks set them\n", flush=True)
+    for a in assignments:
+        t_exec, cells = execute_timed(a)
+        exec_total += t_exec
+        worst = max(cells, default=(0.0, -1, ""))
+        slowest_cells.append((a, *worst))
+        row = [a, f"{t_exec:.1f}", f"{worst[0]:.1f}"]
+        if not args.execute_only:
+            t0 = time.perf_counter()
+            report = grade_one(course.source_notebook(a))
+            t_check = time.perf_counter() - t0
+            overheads.append(t_check - report["seconds"])
+            row += [f"{report['seconds']:.1f}", f"{t_check:.1f}", f"{t_check - report['seconds']:.1f}",
+                    f"{report['seconds'] / t_exec:.2f}", f"{report['score']:g}/{report['max_score']:g}"]
+        rows.append(tuple(row))
+        print(f"  {a}: executed in {t_exec:.1f} s", file=sys.stderr, flush=True)
+    print("Per notebook (seconds): executing the solution top to bottom in a fresh kernel, and its slowest "
+          "cell" + ("" if args.execute_only else "; grading it (kernel without the experiment cells, plus the "
+                    "hidden checks); `check` end to end (nbgrader generate_assignment + autograde in a fresh "
+                    "work folder) and its start-up (check minus grading)") + "\n")
+    headers = ("notebook", "execute", "slowest cell")
+    if not args.execute_only:
+        headers += ("grade", "check total", "check start-up", "grade/execute", "score")
+    _print_table(rows, headers)
+    worst = max(slowest_cells, key=lambda r: r[1])
+    if args.assignment:
+        print(f"\nthe {len(assignments)} notebook{'s' if len(assignments) > 1 else ''} named, executed: {exec_total:.1f} s (the target of "
+              f"{COURSE_TARGET_S:.0f} s is for the whole course: run without naming notebooks)")
+    else:
+        print(f"\nwhole course, executed: {exec_total:.1f} s (target <= {COURSE_TARGET_S:.0f} s: "
+              f"{'met' if exec_total <= COURSE_TARGET_S else 'NOT met'})")
+    print(f"slowest cell: {worst[1]:.1f} s, {worst[0]} cell {worst[2]} `{worst[3][:60]}` "
+          f"(target <= {CELL_TARGET_S:.0f} s: {'met' if worst[1] <= CELL_TARGET_S else 'NOT met'})")
+    if overheads:
+        print(f"check start-up (check wall time minus grading): median {sorted(overheads)[len(overheads) // 2]:.1f} s, "
+              f"max {max(overheads):.1f} s (target <= {CHECK_OVERHEAD_TARGET_S:.0f} s: "
+              f"{'met' if max(overheads) <= CHECK_OVERHEAD_TARGET_S else 'NOT met'})")
+    if "10_deconvolution" in assignments and not args.execute_only:
         bench_convolution()
     if args.class_size:
         bench_class(assignments, args.class_size, exec_total)
@@ -502,6 +547,8 @@ def main(argv=None):
     p.add_argument("assignment", nargs="*")
     p.add_argument("--class-size", type=int, default=0,
                    help="also grade N copies of a complete submission with 1 and 2 workers and plain nbgrader")
+    p.add_argument("--execute-only", action="store_true",
+                   help="only execute the solution notebooks (the course's running time), no grading")
     p.set_defaults(func=cmd_bench)
     args, extra = parser.parse_known_args(argv)
     if args.command == "lab":
