@@ -1,7 +1,7 @@
 """Hidden checks of notebook 07, learning rate, curvature and batch size.
 
-Schedules are compared with torch.optim.lr_scheduler run on a dummy optimizer, at every step around
-each boundary and at random others; the Newton step with a float64 solve and with the residual of its linear system; the
+Schedules (decay, warm-up, cyclical, warm restarts, one-cycle) are compared with torch.optim.lr_scheduler
+run on a dummy optimizer, at every step around each boundary and at random others; the Newton step with a float64 solve and with the residual of its linear system; the
 L-BFGS two-loop recursion with the explicit BFGS inverse-Hessian matrix built from the same pairs
 (an independent oracle) and with the reference; Hessian-vector products with torch double backward;
 power iteration with np.linalg.eigvalsh (spectra with a gap, so the convergence after the given
@@ -222,6 +222,211 @@ def test_warmup_leaves_its_dicts_alone(student, rng):
     for t in (1, 5):
         _, args_after = student.call_keeping_args("warmup_lr_at", schedule, t)
         expect_unchanged([schedule, t], args_after, "warmup_lr_at")
+
+
+# -- cyclical schedules, warm restarts, one-cycle --------------------------------------------------
+def random_cyclic(rng, kind, mult=None, asymmetric=False):
+    """(schedule dict, torch factory, case name, boundary steps, n) of a random cyclical or SGDR schedule;
+    `mult` fixes SGDR's T_mult, `asymmetric` asks for a triangle with d != u."""
+    if kind in ("triangular", "triangular2"):
+        base = float(10 ** rng.uniform(-5, -2))
+        peak = base * float(rng.uniform(2.0, 200.0))
+        up = int(rng.integers(1, 12))
+        down = int(rng.integers(1, 12)) if rng.uniform() < 0.7 else None
+        if asymmetric:
+            down = up + int(rng.integers(1, 10)) if rng.uniform() < 0.5 or up == 1 else int(rng.integers(1, up))
+        schedule = {"name": kind, "base_lr": base, "max_lr": peak, "step_size_up": up}
+        if down is not None:
+            schedule["step_size_down"] = down
+        d = up if down is None else down
+
+        def make(o):
+            return S.CyclicLR(o, base, peak, step_size_up=up, step_size_down=down, mode=kind, cycle_momentum=False)
+        c = up + d
+        bounds = [j * c + k for j in range(4) for k in (up - 1, up, up + 1, c - 1, c, c + 1)]
+        return schedule, make, f"{kind}, {up} steps up and {d} down", bounds, 4 * c + int(rng.integers(1, 8))
+    t0 = int(rng.integers(1, 12))
+    mult = int(rng.choice([1, 1, 2, 3])) if mult is None else mult
+    eta_min = float(rng.choice([0.0, float(rng.uniform(1e-5, 1e-3))]))
+    base = float(10 ** rng.uniform(-3, 0))
+    schedule = {"name": "sgdr", "base_lr": base, "t_0": t0, "t_mult": mult, "eta_min": eta_min}
+    restarts, period, t = [], t0, 0
+    while len(restarts) < 4:
+        t += period
+        restarts.append(t)
+        period *= mult
+    bounds = [r + k for r in restarts for k in (-1, 0, 1)]
+    n = min(restarts[-1] + int(rng.integers(2, 10)), 400)
+    return (schedule, lambda o: S.CosineAnnealingWarmRestarts(o, T_0=t0, T_mult=mult, eta_min=eta_min),
+            f"warm restarts with T_0 = {t0}, T_mult = {mult}", bounds, n)
+
+
+def steps_around(rng, n, bounds):
+    """0, 1, the given boundary steps, the last step and a few random others, all in 0 .. n-1."""
+    steps = {0, 1, n - 1} | {int(b) for b in bounds} | {int(t) for t in rng.choice(n, size=min(n, 6), replace=False)}
+    return np.array(sorted(t for t in steps if 0 <= t < n))
+
+
+@part("cyclic",
+      states=["triangular : base_lr + (max_lr - base_lr) * s", "triangular2: base_lr + (max_lr - base_lr) * s / 2 ** (step // c)",
+              "s = p / u if p <= u else (c - p) / d",
+              "eta_min + (eta_0 - eta_min) * (1 + cos(pi * t_cur / T_i)) / 2",
+              "periods of T_0, T_0 * t_mult, T_0 * t_mult ** 2, ... steps",
+              "every peak and restart among them, within a relative tolerance of $10^{-10}$"],
+      shown=["Whole sequences against torch", "triangular2: cycle 0 full, cycle 1 half, cycle 2 a quarter",
+             "sgdr, T_0 = 2, T_mult = 2"])
+def test_cyclic_matches_torch(student, ref, rng):
+    """cyclic_lr_at gives the learning rates of CyclicLR (triangular, triangular2) and CosineAnnealingWarmRestarts"""
+    for trial, kind in enumerate(["triangular", "triangular2", "sgdr", "sgdr", "triangular", "triangular2", "sgdr"]):
+        mult = {2: 1, 3: int(rng.integers(2, 4))}.get(trial)       # SGDR: once T_mult = 1, once T_mult > 1
+        schedule, make, case, bounds, n = random_cyclic(rng, kind, mult, asymmetric=trial < 2)
+        steps = steps_around(rng, n, bounds)
+        got = lr_sequence(student, "cyclic_lr_at", schedule, steps, case)
+        base = schedule["base_lr"]
+        expect_close(got, torch_lrs(make, n, base)[steps], "cyclic_lr_at", case, rtol=LR_RTOL, atol=LR_ATOL * base)
+        expect_close(got, [ref.cyclic_lr_at(schedule, int(t)) for t in steps], "cyclic_lr_at", case,
+                     rtol=LR_RTOL, atol=LR_ATOL * base)
+
+
+@part("cyclic",
+      states=["`step_size_down` defaults to `step_size_up`", "`t_mult` defaults to 1, `eta_min` to 0",
+              "An unknown name raises a `ValueError` whose message contains the unknown name",
+              "The dict is not modified"],
+      shown=["step_size_down defaults to step_size_up", "t_mult and eta_min omitted", "An unknown name: a ValueError whose message contains the unknown name",
+             "cyclic_lr_at modified its schedule dict"])
+def test_cyclic_defaults_errors_and_purity(student, rng):
+    """cyclic_lr_at's defaults (symmetric triangle, T_mult 1, eta_min 0), its ValueError naming an unknown name, a dict left alone"""
+    up = int(rng.integers(2, 10))
+    base = float(10 ** rng.uniform(-4, -2))
+    peak = base * float(rng.uniform(3, 50))
+    mode = ["triangular", "triangular2"][int(rng.integers(0, 2))]
+    tri = {"name": mode, "base_lr": base, "max_lr": peak, "step_size_up": up}
+    n = 5 * up + 3
+    steps = steps_around(rng, n, [j * up + k for j in range(1, 5) for k in (-1, 0, 1)])
+    got = lr_sequence(student, "cyclic_lr_at", tri, steps, "without step_size_down")
+    want = torch_lrs(lambda o: S.CyclicLR(o, base, peak, step_size_up=up, mode=mode, cycle_momentum=False), n, base)
+    expect_close(got, want[steps], "cyclic_lr_at", f"{mode} without step_size_down (symmetric cycle)",
+                 rtol=LR_RTOL, atol=LR_ATOL * base)
+    t0 = int(rng.integers(2, 9))
+    sgdr = {"name": "sgdr", "base_lr": base, "t_0": t0}
+    n = 4 * t0 + 2
+    steps = steps_around(rng, n, [j * t0 + k for j in range(1, 4) for k in (-1, 0, 1)])
+    got = lr_sequence(student, "cyclic_lr_at", sgdr, steps, "sgdr with only t_0")
+    expect_close(got, torch_lrs(lambda o: S.CosineAnnealingWarmRestarts(o, T_0=t0), n, base)[steps], "cyclic_lr_at",
+                 "sgdr without t_mult and eta_min (defaults 1 and 0)", rtol=LR_RTOL, atol=1e-16)
+    for sched in (tri, sgdr, {"name": "triangular", "base_lr": base, "max_lr": peak, "step_size_up": up,
+                              "step_size_down": up + 2}):
+        t = int(rng.integers(0, 3 * up))
+        _, after = student.call_keeping_args("cyclic_lr_at", sched, t)
+        expect_unchanged([sched, t], after, "cyclic_lr_at")
+    unknown = ["exp_range", "cosine_restarts", "triangle", "one_cycle"][int(rng.integers(0, 4))]
+    try:
+        student.cyclic_lr_at({"name": unknown, "base_lr": 0.1, "max_lr": 1.0, "step_size_up": 3}, 2)
+    except StudentRaised as err:
+        if err.type_name != "ValueError":
+            raise CheckFailure(f"cyclic_lr_at with an unknown schedule name raised {err.type_name}; expected a ValueError")
+        if unknown not in err.message:
+            raise CheckFailure("cyclic_lr_at with an unknown schedule name raised a ValueError whose message does not "
+                               "contain the unknown name; put the name in the message")
+        return
+    raise CheckFailure("cyclic_lr_at with an unknown schedule name returned normally; expected a ValueError")
+
+
+def random_one_cycle(rng, strategy, integer_peak=False):
+    """(schedule dict, torch factory, case name, T, peak step q) with 1 < pct_start * T < T."""
+    T = int(rng.integers(8, 160))
+    if integer_peak:
+        pct = int(rng.integers(2, T)) / T
+    else:
+        pct = float(rng.uniform(max(0.02, 1.5 / T), 0.95))
+    peak = float(10 ** rng.uniform(-4, 0))
+    div, fdiv = float(rng.uniform(2, 60)), float(10 ** rng.uniform(0, 5))
+    schedule = {"max_lr": peak, "total_steps": T, "pct_start": pct, "anneal_strategy": strategy,
+                "div_factor": div, "final_div_factor": fdiv}
+
+    def make(o):
+        return S.OneCycleLR(o, max_lr=peak, total_steps=T, pct_start=pct, anneal_strategy=strategy, div_factor=div,
+                            final_div_factor=fdiv, three_phase=False, cycle_momentum=False)
+    return schedule, make, f"{strategy} one-cycle over {T} steps", T, pct * T - 1.0
+
+
+@part("one_cycle",
+      states=["start = max_lr / div_factor, end = start / final_div_factor, peak step q = pct_start * T - 1",
+              "anneal(start, max_lr, step / q) for step <= q, else anneal(max_lr, end, (step - q) / (T - 1 - q))",
+              "cos: anneal(a, b, f) = b + (a - b) * (1 + cos(pi * f)) / 2;  linear: a + (b - a) * f",
+              "both sides of the peak and the last step among them, within a relative tolerance of $10^{-10}$"],
+      shown=["Whole sequences against torch's OneCycleLR", "A peak step that is not an integer",
+             "linear one-cycle: start, ramp, peak, first annealing step, end"])
+def test_one_cycle_matches_torch(student, ref, rng):
+    """one_cycle_lr_at gives OneCycleLR's learning rates, cos and linear, integer and fractional peak steps"""
+    for trial, strategy in enumerate(["cos", "linear", "cos", "linear", "cos", "linear"]):
+        schedule, make, case, T, q = random_one_cycle(rng, strategy, integer_peak=trial >= 4)
+        fq = int(np.floor(q))
+        steps = steps_around(rng, T, [fq - 1, fq, fq + 1, fq + 2, T - 2])
+        got = lr_sequence(student, "one_cycle_lr_at", schedule, steps, case)
+        peak = schedule["max_lr"]
+        expect_close(got, torch_lrs(make, T, peak)[steps], "one_cycle_lr_at", case, rtol=LR_RTOL, atol=LR_ATOL * peak)
+        expect_close(got, [ref.one_cycle_lr_at(schedule, int(t)) for t in steps], "one_cycle_lr_at", case,
+                     rtol=LR_RTOL, atol=LR_ATOL * peak)
+
+
+@part("one_cycle",
+      states=["every key but the first two may be missing and then takes torch's default: `pct_start` 0.3, "
+              "`anneal_strategy` `\"cos\"`, `div_factor` 25, `final_div_factor` $10^4$"],
+      shown="one of them with torch's defaults (only max_lr and T given)")
+def test_one_cycle_defaults(student, rng):
+    """one_cycle_lr_at takes torch's defaults for every key that is missing"""
+    optional = {"pct_start": float(rng.uniform(0.1, 0.6)), "anneal_strategy": "linear",
+                "div_factor": float(rng.uniform(3, 50)), "final_div_factor": float(10 ** rng.uniform(1, 4))}
+    for trial in range(4):
+        T = int(rng.integers(20, 120))
+        peak = float(10 ** rng.uniform(-3, 0))
+        keep = [k for k in optional if rng.uniform() < 0.5] if trial else []
+        schedule = {"max_lr": peak, "total_steps": T, **{k: optional[k] for k in keep}}
+        kwargs = {k: optional[k] for k in keep}
+        missing = [k for k in optional if k not in keep]
+        case = "only max_lr and total_steps given" if not keep else "without " + ", ".join(missing) if missing else "all keys given"
+
+        def make(o, peak=peak, T=T, kwargs=kwargs):
+            return S.OneCycleLR(o, max_lr=peak, total_steps=T, cycle_momentum=False, **kwargs)
+        q = schedule.get("pct_start", 0.3) * T - 1
+        steps = steps_around(rng, T, [int(q), int(q) + 1, T - 2])
+        got = lr_sequence(student, "one_cycle_lr_at", schedule, steps, case)
+        expect_close(got, torch_lrs(make, T, peak)[steps], "one_cycle_lr_at", case, rtol=LR_RTOL, atol=LR_ATOL * peak)
+
+
+@part("one_cycle",
+      states=["a step $t \\ge T$ raises a `ValueError`",
+              "an `anneal_strategy` other than `\"cos\"` and `\"linear\"`, with the unknown strategy in its message",
+              "The dict is not modified"],
+      shown=["a step past the end, an unknown strategy", "one_cycle_lr_at modified its schedule dict"])
+def test_one_cycle_errors_and_purity(student, rng):
+    """one_cycle_lr_at raises a ValueError past the last step and for an unknown strategy, and leaves its dict alone"""
+    schedule, _, _, T, _ = random_one_cycle(rng, ["cos", "linear"][int(rng.integers(0, 2))])
+    bare = {"max_lr": schedule["max_lr"], "total_steps": T}     # the defaults must not be written into it
+    for sched, t in ((schedule, 0), (schedule, T - 1), (bare, int(rng.integers(0, T)))):
+        _, after = student.call_keeping_args("one_cycle_lr_at", sched, t)
+        expect_unchanged([sched, t], after, "one_cycle_lr_at")
+    for t, where in [(T, "step = total_steps"), (T + int(rng.integers(1, 50)), "a step beyond total_steps")]:
+        try:
+            student.one_cycle_lr_at(schedule, t)
+        except StudentRaised as err:
+            if err.type_name != "ValueError":
+                raise CheckFailure(f"one_cycle_lr_at at {where} raised {err.type_name}; expected a ValueError")
+            continue
+        raise CheckFailure(f"one_cycle_lr_at at {where} returned normally; expected a ValueError "
+                           "(the schedule has one learning rate per step, 0 <= step < total_steps)")
+    unknown = ["exp", "cosine", "step", "lin"][int(rng.integers(0, 4))]
+    try:
+        student.one_cycle_lr_at(dict(schedule, anneal_strategy=unknown), int(rng.integers(0, T)))
+    except StudentRaised as err:
+        if err.type_name != "ValueError":
+            raise CheckFailure(f"one_cycle_lr_at with an unknown anneal_strategy raised {err.type_name}; expected a ValueError")
+        if unknown not in err.message:
+            raise CheckFailure("one_cycle_lr_at with an unknown anneal_strategy raised a ValueError whose message does "
+                               "not contain the strategy; put it in the message")
+        return
+    raise CheckFailure("one_cycle_lr_at with an unknown anneal_strategy returned normally; expected a ValueError")
 
 
 # -- Newton -------------------------------------------------------------------------------------

@@ -80,6 +80,122 @@ def warmup_lr_at(schedule, step):
     return float(lr_at(shifted, step - W))
 ''',
     },
+    "cyclic": {
+        "torch's own formula, T_cur simulated step by step": '''
+import math
+def cyclic_lr_at(schedule, step):
+    kind = schedule["name"]
+    if kind in ("triangular", "triangular2"):
+        up = float(schedule["step_size_up"])
+        down = float(schedule["step_size_down"]) if schedule.get("step_size_down") is not None else up
+        total = up + down
+        ratio = up / total
+        cycle = math.floor(1 + step / total)
+        x = 1.0 + step / total - cycle
+        scale = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+        amp = (schedule["max_lr"] - schedule["base_lr"]) * scale
+        if kind == "triangular2":
+            amp *= 1 / (2.0 ** (cycle - 1))
+        return schedule["base_lr"] + amp
+    if kind == "sgdr":
+        T_i, T_cur = schedule["t_0"], 0
+        for _ in range(step):
+            T_cur += 1
+            if T_cur >= T_i:
+                T_cur -= T_i
+                T_i *= schedule.get("t_mult", 1)
+        lo = schedule.get("eta_min", 0.0)
+        return lo + (schedule["base_lr"] - lo) * (1 + math.cos(math.pi * T_cur / T_i)) / 2
+    raise ValueError("cyclic_lr_at: no such schedule: " + str(kind))
+''',
+        "np.interp on one cycle, restart list, numpy scalars": '''
+def cyclic_lr_at(schedule, step):
+    if schedule["name"] == "sgdr":
+        starts = [0]
+        period = schedule["t_0"]
+        while starts[-1] + period <= step:
+            starts.append(starts[-1] + period)
+            period = period * schedule.get("t_mult", 1)
+        frac = np.float64(step - starts[-1]) / period
+        lo = np.float64(schedule.get("eta_min", 0.0))
+        return lo + (schedule["base_lr"] - lo) * np.cos(np.pi * frac / 2) ** 2
+    if schedule["name"] not in ("triangular", "triangular2"):
+        raise ValueError(f"{schedule['name']}: unknown")
+    u = schedule["step_size_up"]
+    d = schedule.get("step_size_down", u)
+    height = np.interp(step % (u + d), [0, u, u + d], [0.0, 1.0, 0.0])
+    if schedule["name"] == "triangular2":
+        height = height * 0.5 ** (step // (u + d))
+    return np.float64(schedule["base_lr"]) * (1 - height) + schedule["max_lr"] * height
+''',
+        "closed-form period index with an integer correction": '''
+def cyclic_lr_at(schedule, step):
+    name = schedule["name"]
+    if name == "sgdr":
+        T0, m = schedule["t_0"], schedule.get("t_mult", 1)
+        if m == 1:
+            k, start = step // T0, (step // T0) * T0
+        else:
+            k = int(np.log(step * (m - 1) / T0 + 1) / np.log(m))
+            while T0 * (m ** (k + 1) - 1) // (m - 1) <= step:   # rounding of the log
+                k += 1
+            while k > 0 and T0 * (m ** k - 1) // (m - 1) > step:
+                k -= 1
+            start = T0 * (m ** k - 1) // (m - 1)
+        eta_min = schedule.get("eta_min", 0.0)
+        return float(eta_min + 0.5 * (schedule["base_lr"] - eta_min) * (1 + np.cos(np.pi * (step - start) / (T0 * m ** k))))
+    elif name == "triangular" or name == "triangular2":
+        up = schedule["step_size_up"]
+        down = schedule.get("step_size_down") or up
+        n, p = step // (up + down), step % (up + down)
+        rise = min(p / up, (up + down - p) / down)
+        amplitude = (schedule["max_lr"] - schedule["base_lr"]) * (0.5 ** n if name == "triangular2" else 1.0)
+        return float(schedule["base_lr"] + amplitude * rise)
+    raise ValueError("unknown name " + repr(name))
+''',
+    },
+    "one_cycle": {
+        "torch-style list of phases": '''
+import math
+def one_cycle_lr_at(schedule, step):
+    T = schedule["total_steps"]
+    how = schedule.get("anneal_strategy", "cos")
+    if how == "cos":
+        anneal = lambda a, b, f: b + (a - b) / 2.0 * (math.cos(math.pi * f) + 1)
+    elif how == "linear":
+        anneal = lambda a, b, f: (b - a) * f + a
+    else:
+        raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {how}")
+    if step > T - 1:
+        raise ValueError("past the last step")
+    initial = schedule["max_lr"] / schedule.get("div_factor", 25.0)
+    phases = [(float(schedule.get("pct_start", 0.3) * T) - 1, initial, schedule["max_lr"]),
+              (T - 1, schedule["max_lr"], initial / schedule.get("final_div_factor", 1e4))]
+    start_step = 0
+    for i, (end_step, a, b) in enumerate(phases):
+        if step <= end_step or i == len(phases) - 1:
+            return anneal(a, b, (step - start_step) / (end_step - start_step))
+        start_step = end_step
+''',
+        "np.interp for linear, squared cosine, numpy scalars": '''
+def one_cycle_lr_at(schedule, step):
+    s = {"pct_start": 0.3, "anneal_strategy": "cos", "div_factor": 25.0, "final_div_factor": 1e4}
+    s.update(schedule)
+    if s["anneal_strategy"] not in ("cos", "linear"):
+        raise ValueError("unknown anneal_strategy " + s["anneal_strategy"])
+    T = s["total_steps"]
+    if not step < T:
+        raise ValueError("step out of range")
+    lo = np.float64(s["max_lr"]) / s["div_factor"]
+    xs = [0.0, s["pct_start"] * T - 1.0, T - 1.0]
+    ys = [lo, s["max_lr"], lo / s["final_div_factor"]]
+    if s["anneal_strategy"] == "linear":
+        return np.interp(step, xs, ys)
+    i = 0 if step <= xs[1] else 1
+    f = (step - xs[i]) / (xs[i + 1] - xs[i])
+    return ys[i + 1] + (ys[i] - ys[i + 1]) * np.cos(np.pi * f / 2) ** 2
+''',
+    },
     "newton": {
         "least squares": '''
 def newton_step(grad, hess):

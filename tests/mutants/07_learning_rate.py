@@ -154,6 +154,169 @@ def warmup_lr_at(schedule, step):
     return lr_at(after, step - W)
 ''',
     },
+    "cyclic": {
+        "triangular2 halves from the first cycle on": '''
+_cyclic_ok = cyclic_lr_at
+def cyclic_lr_at(schedule, step):
+    if schedule["name"] != "triangular2":
+        return _cyclic_ok(schedule, step)
+    up = schedule["step_size_up"]
+    c = up + schedule.get("step_size_down", up)
+    lr = _cyclic_ok(dict(schedule, name="triangular"), step)
+    return float(schedule["base_lr"] + (lr - schedule["base_lr"]) / 2.0 ** (step // c + 1))
+''',
+        "triangular2 halves the whole learning rate": '''
+_cyclic_ok = cyclic_lr_at
+def cyclic_lr_at(schedule, step):
+    if schedule["name"] != "triangular2":
+        return _cyclic_ok(schedule, step)
+    up = schedule["step_size_up"]
+    c = up + schedule.get("step_size_down", up)
+    return float(_cyclic_ok(dict(schedule, name="triangular"), step) / 2.0 ** (step // c))
+''',
+        "step_size_down ignored (always symmetric)": '''
+_cyclic_ok = cyclic_lr_at
+def cyclic_lr_at(schedule, step):
+    s = {k: v for k, v in schedule.items() if k != "step_size_down"}
+    return _cyclic_ok(s, step)
+''',
+        "triangle measured from the peak": '''
+_cyclic_ok = cyclic_lr_at
+def cyclic_lr_at(schedule, step):
+    if schedule["name"] == "sgdr":
+        return _cyclic_ok(schedule, step)
+    up = schedule["step_size_up"]
+    down = schedule.get("step_size_down", up)
+    p = step % (up + down)
+    s = p / up if p < up else 1.0 - (p - up) / (up + down)
+    if schedule["name"] == "triangular2":
+        s /= 2.0 ** (step // (up + down))
+    return float(schedule["base_lr"] + (schedule["max_lr"] - schedule["base_lr"]) * s)
+''',
+        "sgdr ignores t_mult": '''
+_cyclic_ok = cyclic_lr_at
+def cyclic_lr_at(schedule, step):
+    if schedule["name"] == "sgdr":
+        return _cyclic_ok(dict(schedule, t_mult=1), step)
+    return _cyclic_ok(schedule, step)
+''',
+        "sgdr restarts one step late": '''
+_cyclic_ok = cyclic_lr_at
+def cyclic_lr_at(schedule, step):
+    if schedule["name"] != "sgdr":
+        return _cyclic_ok(schedule, step)
+    base, m = schedule["base_lr"], schedule.get("eta_min", 0.0)
+    t, T = step, schedule["t_0"]
+    while t > T:
+        t -= T
+        T *= schedule.get("t_mult", 1)
+    return float(m + (base - m) * (1 + np.cos(np.pi * t / T)) / 2)
+''',
+        "sgdr period doubles by default": '''
+_cyclic_ok = cyclic_lr_at
+def cyclic_lr_at(schedule, step):
+    if schedule["name"] == "sgdr" and "t_mult" not in schedule:
+        return _cyclic_ok(dict(schedule, t_mult=2), step)
+    return _cyclic_ok(schedule, step)
+''',
+        "ValueError without the unknown name": '''
+_cyclic_ok = cyclic_lr_at
+def cyclic_lr_at(schedule, step):
+    if schedule["name"] not in ("triangular", "triangular2", "sgdr"):
+        raise ValueError("unknown cyclic schedule")
+    return _cyclic_ok(schedule, step)
+''',
+        "writes the defaults into the dict": '''
+_cyclic_ok = cyclic_lr_at
+def cyclic_lr_at(schedule, step):
+    if schedule["name"] == "sgdr":
+        schedule.setdefault("t_mult", 1)
+        schedule.setdefault("eta_min", 0.0)
+    elif schedule["name"] in ("triangular", "triangular2"):
+        schedule.setdefault("step_size_down", schedule["step_size_up"])
+    return _cyclic_ok(schedule, step)
+''',
+    },
+    "one_cycle": {
+        "peak step pct_start * T (no - 1)": '''
+def one_cycle_lr_at(schedule, step):
+    peak, T = schedule["max_lr"], schedule["total_steps"]
+    start = peak / schedule.get("div_factor", 25.0)
+    end = start / schedule.get("final_div_factor", 1e4)
+    q = schedule.get("pct_start", 0.3) * T
+    a, b, f = (start, peak, step / q) if step <= q else (peak, end, (step - q) / (T - 1 - q))
+    if schedule.get("anneal_strategy", "cos") == "cos":
+        return float(b + (a - b) * (1 + np.cos(np.pi * f)) / 2)
+    return float(a + (b - a) * f)
+''',
+        "peak step rounded to an integer": '''
+def one_cycle_lr_at(schedule, step):
+    peak, T = schedule["max_lr"], schedule["total_steps"]
+    start = peak / schedule.get("div_factor", 25.0)
+    end = start / schedule.get("final_div_factor", 1e4)
+    q = max(round(schedule.get("pct_start", 0.3) * T) - 1, 1)
+    a, b, f = (start, peak, step / q) if step <= q else (peak, end, (step - q) / (T - 1 - q))
+    if schedule.get("anneal_strategy", "cos") == "cos":
+        return float(b + (a - b) * (1 + np.cos(np.pi * f)) / 2)
+    return float(a + (b - a) * f)
+''',
+        "final rate max_lr / final_div_factor": '''
+def one_cycle_lr_at(schedule, step):
+    peak, T = schedule["max_lr"], schedule["total_steps"]
+    start = peak / schedule.get("div_factor", 25.0)
+    end = peak / schedule.get("final_div_factor", 1e4)
+    q = schedule.get("pct_start", 0.3) * T - 1
+    a, b, f = (start, peak, step / q) if step <= q else (peak, end, (step - q) / (T - 1 - q))
+    if schedule.get("anneal_strategy", "cos") == "cos":
+        return float(b + (a - b) * (1 + np.cos(np.pi * f)) / 2)
+    return float(a + (b - a) * f)
+''',
+        "annealing phase over T - q steps (never reaches the end rate)": '''
+def one_cycle_lr_at(schedule, step):
+    peak, T = schedule["max_lr"], schedule["total_steps"]
+    start = peak / schedule.get("div_factor", 25.0)
+    end = start / schedule.get("final_div_factor", 1e4)
+    q = schedule.get("pct_start", 0.3) * T - 1
+    a, b, f = (start, peak, step / q) if step <= q else (peak, end, (step - q) / (T - q))
+    if schedule.get("anneal_strategy", "cos") == "cos":
+        return float(b + (a - b) * (1 + np.cos(np.pi * f)) / 2)
+    return float(a + (b - a) * f)
+''',
+        "anneal_strategy ignored (always cos)": '''
+_one_cycle_ok = one_cycle_lr_at
+def one_cycle_lr_at(schedule, step):
+    return _one_cycle_ok(dict(schedule, anneal_strategy="cos"), step)
+''',
+        "default div_factor 10": '''
+_one_cycle_ok = one_cycle_lr_at
+def one_cycle_lr_at(schedule, step):
+    return _one_cycle_ok({"div_factor": 10.0, **schedule}, step)
+''',
+        "default pct_start 0.25": '''
+_one_cycle_ok = one_cycle_lr_at
+def one_cycle_lr_at(schedule, step):
+    return _one_cycle_ok({"pct_start": 0.25, **schedule}, step)
+''',
+        "no error past the end (held at the end rate)": '''
+_one_cycle_ok = one_cycle_lr_at
+def one_cycle_lr_at(schedule, step):
+    return _one_cycle_ok(schedule, min(step, schedule["total_steps"] - 1))
+''',
+        "unknown strategy treated as linear": '''
+_one_cycle_ok = one_cycle_lr_at
+def one_cycle_lr_at(schedule, step):
+    if schedule.get("anneal_strategy", "cos") != "cos":
+        return _one_cycle_ok(dict(schedule, anneal_strategy="linear"), step)
+    return _one_cycle_ok(schedule, step)
+''',
+        "fills in the defaults in the dict": '''
+_one_cycle_ok = one_cycle_lr_at
+def one_cycle_lr_at(schedule, step):
+    for key, value in (("pct_start", 0.3), ("anneal_strategy", "cos"), ("div_factor", 25.0), ("final_div_factor", 1e4)):
+        schedule.setdefault(key, value)
+    return _one_cycle_ok(schedule, step)
+''',
+    },
     "newton": {
         "inverts the Hessian (solve, do not invert)": """
 def newton_step(grad, hess):
