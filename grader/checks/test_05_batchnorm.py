@@ -446,3 +446,195 @@ def test_layernorm_rows_are_independent_and_inputs_unchanged(student, rng):
     expect_unchanged([dout], after[:1], "layernorm_backward")
     if not same_as_sent(cache, after[1]):
         raise CheckFailure("layernorm_backward modified the cache it was given in place; work on copies")
+
+
+# -- spatial batch norm ------------------------------------------------------------------------------
+def maps(rng, n=None, c=None, h=None, w=None):
+    """A (N, C, H, W) batch of feature maps whose channels have random offsets and scales; at least
+    two positions per map unless h and w are given."""
+    n = int(rng.integers(1, 6)) if n is None else n
+    c = int(rng.integers(2, 6)) if c is None else c
+    h = int(rng.integers(1, 5)) if h is None else h
+    w = int(rng.integers(2, 5)) if w is None else w
+    scale = 10.0 ** rng.uniform(-1, 1, size=(1, c, 1, 1))
+    offset = rng.normal(0, 5, size=(1, c, 1, 1))
+    return rng.normal(size=(n, c, h, w)) * scale + offset
+
+
+def call_spatial_forward(student, x, gamma, beta, p):
+    out, cache, new = expect_tuple(student.spatial_batchnorm_forward(x, gamma, beta, p), 3,
+                                   "spatial_batchnorm_forward")
+    if not isinstance(new, dict):
+        raise CheckFailure(f"spatial_batchnorm_forward returned {type(new).__name__} as its third value; "
+                           "expected the new bn_param dict")
+    for key in ("running_mean", "running_var"):
+        if key not in new:
+            raise CheckFailure(f"the bn_param dict returned by spatial_batchnorm_forward has no {key!r}")
+    return out, cache, new
+
+
+def check_spatial_forward(student, x, gamma, beta, p, case, training=True, offset=False):
+    out, _, new = call_spatial_forward(student, x, gamma, beta, p)
+    want_out, want_rm, want_rv = torch_bn(x, gamma, beta, p, training)
+    rtol, atol, rtol_var = (RTOL_OFFSET, ATOL_OFFSET, RTOL_OFFSET_VAR) if offset else (RTOL, ATOL, RTOL_STAT)
+    expect_close(out, want_out, "spatial_batchnorm_forward out", case, rtol=rtol, atol=atol)
+    expect_close(new["running_mean"], want_rm, "spatial new running_mean", case, rtol=RTOL_STAT, atol=ATOL_STAT)
+    expect_close(new["running_var"], want_rv, "spatial new running_var", case, rtol=rtol_var, atol=ATOL_STAT)
+    return out, new
+
+
+@part("spatial_batchnorm_forward",
+      states=["one mean and one variance per channel, over the batch and all positions",
+              "running_var  = (1 - momentum) * running_var  + momentum * var * M / (M - 1),  M = N * H * W",
+              "|got - want| <= 1e-11 + 1e-9 * |want|"],
+      shown=["spatial out vs F.batch_norm on (N, C, H, W), training", "spatial running_var vs torch"])
+def test_spatial_train_mode_matches_torch(student, ref, rng):
+    """train mode: output and running statistics match F.batch_norm on the 4-D input"""
+    for trial in range(5):
+        x = maps(rng)
+        gamma, beta = affine(rng, x.shape[1])
+        p = bn_param(rng, x.shape[1], default_free=trial < 2)
+        out, _ = check_spatial_forward(student, x, gamma, beta, p, "train mode, random feature maps")
+        ref_out = ref.spatial_batchnorm_forward(x, gamma, beta, p)[0]
+        expect_close(out, ref_out, "spatial_batchnorm_forward out", "train mode, random feature maps",
+                     rtol=RTOL, atol=ATOL)
+
+
+@part("spatial_batchnorm_forward",
+      states=["eval: the same with running_mean and running_var", "The same rules as batchnorm_forward"],
+      shown=["spatial eval-mode out vs torch", "spatial running_var in eval mode"])
+def test_spatial_eval_mode(student, rng):
+    """eval mode normalizes each channel with the running statistics and keeps them"""
+    for n in (1, int(rng.integers(2, 6))):
+        x = maps(rng, n=n)
+        gamma, beta = affine(rng, x.shape[1])
+        p = bn_param(rng, x.shape[1], mode="eval", default_free=True)
+        case = "eval mode, one example" if n == 1 else "eval mode, random feature maps"
+        _, new = check_spatial_forward(student, x, gamma, beta, p, case, training=False)
+        for key in ("running_mean", "running_var"):
+            expect_close(new[key], p[key], "spatial " + key, case + " (must not change)", rtol=0.0, atol=0.0)
+
+
+def expect_spatial_value_error(student, args, case):
+    try:
+        student.spatial_batchnorm_forward(*args)
+    except StudentRaised as err:
+        if err.type_name != "ValueError":
+            raise CheckFailure(f"spatial_batchnorm_forward, {case}: raised {err.type_name}; expected a ValueError")
+        return
+    raise CheckFailure(f"spatial_batchnorm_forward, {case}: returned normally; expected a ValueError")
+
+
+@part("spatial_batchnorm_forward",
+      states=["a single example is fine in training mode when its maps have two or more positions",
+              "only $N = H = W = 1$ raises the ValueError", "within 1e-7",
+              "up to 1e6 times their standard deviation"],
+      shown=["one example (N = 1, H * W = 6)", "channels with a large offset"])
+def test_spatial_edge_cases(student, rng):
+    """one example with several positions, 1 x 1 maps, a constant channel, a large offset, the
+    defaults, and M = 1 raising"""
+    c = int(rng.integers(2, 6))
+    gamma, beta = affine(rng, c)
+    check_spatial_forward(student, maps(rng, n=1, c=c, h=int(rng.integers(1, 4)), w=int(rng.integers(2, 4))),
+                          gamma, beta, bn_param(rng, c), "one example with several positions per map (N = 1)")
+    check_spatial_forward(student, maps(rng, n=int(rng.integers(2, 12)), c=c, h=1, w=1), gamma, beta,
+                          bn_param(rng, c), "1 x 1 maps (H = W = 1)")
+    x = maps(rng, c=c)
+    x[:, 0] = float(rng.integers(-20, 20)) * 0.5
+    check_spatial_forward(student, x, gamma, beta, bn_param(rng, c), "a channel that is constant over the batch")
+    n, h, w = int(rng.integers(1, 4)), int(rng.integers(2, 4)), int(rng.integers(2, 4))
+    x = offset_batch(rng, n * h * w, c).reshape(n, h, w, c).transpose(0, 3, 1, 2).copy()
+    explain_cancellation(check_spatial_forward, student, x, gamma, beta, bn_param(rng, c),
+                         "channels with a large offset (mean 1e6 times the standard deviation)", offset=True)
+    x = maps(rng, c=c)
+    full = {"mode": "train", "eps": 1e-5, "momentum": 0.1, "running_mean": np.zeros(c), "running_var": np.ones(c)}
+    out, _, new = call_spatial_forward(student, x, gamma, beta, {"mode": "train"})
+    want_out, want_rm, want_rv = torch_bn(x, gamma, beta, full, True)
+    case = "only the mode given (defaults eps 1e-5, momentum 0.1, running statistics 0 and 1)"
+    expect_close(out, want_out, "spatial_batchnorm_forward out", case, rtol=RTOL, atol=ATOL)
+    expect_close(new["running_mean"], want_rm, "spatial new running_mean", case, rtol=RTOL_STAT, atol=ATOL_STAT)
+    expect_close(new["running_var"], want_rv, "spatial new running_var", case, rtol=RTOL_STAT, atol=ATOL_STAT)
+    expect_spatial_value_error(student, (maps(rng, n=1, c=c, h=1, w=1), gamma, beta, bn_param(rng, c)),
+                               "train mode with a single value per channel (N = H = W = 1)")
+    expect_spatial_value_error(student, (maps(rng, c=c), gamma, beta, bn_param(rng, c, mode="test")),
+                               "an unknown mode")
+
+
+@part("spatial_batchnorm_forward", states=["do not modify x, gamma, beta, bn_param or the arrays inside it"],
+      shown=["spatial_batchnorm_forward modified"])
+def test_spatial_forward_leaves_inputs_unchanged(student, rng):
+    """spatial_batchnorm_forward modifies neither its arrays nor bn_param, in either mode"""
+    for mode in ("train", "eval"):
+        x = maps(rng)
+        gamma, beta = affine(rng, x.shape[1])
+        p = bn_param(rng, x.shape[1], mode=mode)
+        _, after = student.call_keeping_args("spatial_batchnorm_forward", x, gamma, beta, p)
+        expect_unchanged([x, gamma, beta], after[:3], "spatial_batchnorm_forward")
+        if not same_as_sent(p, after[3]):
+            raise CheckFailure(f"spatial_batchnorm_forward ({mode} mode) modified bn_param or the running "
+                               "statistics inside it in place; return new arrays in a new dict")
+
+
+def check_spatial_backward(student, x, gamma, beta, dout, eps, case):
+    p = {"mode": "train", "eps": eps, "momentum": 0.1,
+         "running_mean": np.zeros(x.shape[1]), "running_var": np.ones(x.shape[1])}
+    _, cache, _ = call_spatial_forward(student, x, gamma, beta, p)
+    compare_grads("spatial_batchnorm_backward", student.spatial_batchnorm_backward(dout, cache),
+                  torch_grads(x, gamma, beta, dout, eps), case)
+
+
+@part("spatial_batchnorm_backward",
+      states=["dgamma and dbeta sum over N, H and W", "dx includes the paths through the channel mean and variance",
+              "within a relative 1e-8 (plus 1e-10 times the largest entry of the expected gradient)"],
+      shown=["spatial dx vs autograd"])
+def test_spatial_backward_matches_autograd(student, rng):
+    """spatial_batchnorm_backward(dout, cache) matches autograd of F.batch_norm on 4-D input"""
+    for _ in range(4):
+        x = maps(rng)
+        gamma, beta = affine(rng, x.shape[1])
+        eps = float(rng.choice([1e-5, 1e-3, 0.1, 1.0]))
+        check_spatial_backward(student, x, gamma, beta, rng.normal(size=x.shape), eps, "random feature maps vs autograd")
+    c = int(rng.integers(2, 6))
+    gamma, beta = affine(rng, c)
+    x = maps(rng, n=1, c=c, h=int(rng.integers(2, 4)))
+    check_spatial_backward(student, x, gamma, beta, rng.normal(size=x.shape), 1e-5, "one example (N = 1)")
+    x = maps(rng, n=int(rng.integers(2, 10)), c=c, h=1, w=1)
+    check_spatial_backward(student, x, gamma, beta, rng.normal(size=x.shape), 1e-5, "1 x 1 maps (H = W = 1)")
+    x = maps(rng, n=int(rng.integers(8, 20)), c=c, h=int(rng.integers(4, 8)), w=int(rng.integers(4, 8)))
+    check_spatial_backward(student, x, gamma, beta, rng.normal(size=x.shape), 1e-5, "larger feature maps")
+
+
+@part("spatial_batchnorm_backward", states=["two forward calls before the first backward", "uses only the cache it is given"],
+      shown=["two forward calls before the first backward"])
+def test_spatial_backward_after_two_forwards(student, rng):
+    """spatial_batchnorm_backward uses only its cache: two forwards, then the backward of each"""
+    c = int(rng.integers(2, 6))
+    calls = []
+    for k in range(2):
+        x = maps(rng, n=int(rng.integers(1, 4)) + 3 * k, c=c)
+        gamma, beta = affine(rng, c)
+        eps = [1e-5, float(rng.choice([0.1, 1.0]))][k]
+        p = dict(bn_param(rng, c, default_free=True), eps=eps)
+        _, cache, _ = call_spatial_forward(student, x, gamma, beta, p)
+        calls.append((x, gamma, beta, eps, cache))
+    for k in (0, 1):
+        x, gamma, beta, eps, cache = calls[k]
+        dout = rng.normal(size=x.shape)
+        compare_grads("spatial_batchnorm_backward", student.spatial_batchnorm_backward(dout, cache),
+                      torch_grads(x, gamma, beta, dout, eps),
+                      f"two forward calls before the first backward, backward of the {['first', 'second'][k]} "
+                      "(use only the cache you are given, no state kept between calls)")
+
+
+@part("spatial_batchnorm_backward", states=["Do not modify dout or the cache"],
+      shown=["spatial_batchnorm_backward modified dout", "spatial_batchnorm_backward modified the cache"])
+def test_spatial_backward_leaves_inputs_unchanged(student, rng):
+    """spatial_batchnorm_backward modifies neither dout nor the cache"""
+    x = maps(rng)
+    gamma, beta = affine(rng, x.shape[1])
+    _, cache, _ = call_spatial_forward(student, x, gamma, beta, {"mode": "train"})
+    dout = rng.normal(size=x.shape)
+    _, after = student.call_keeping_args("spatial_batchnorm_backward", dout, cache)
+    expect_unchanged([dout], after[:1], "spatial_batchnorm_backward")
+    if not same_as_sent(cache, after[1]):
+        raise CheckFailure("spatial_batchnorm_backward modified the cache it was given in place; work on copies")

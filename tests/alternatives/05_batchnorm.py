@@ -212,3 +212,67 @@ def layernorm_backward(dout, cache):
 ''',
     },
 }
+
+# -- spatial batch norm: the forward alternatives keep the reference's cache (the batchnorm_forward
+# cache of the (N * H * W, C) matrix), since the reference backward reads it ---------------------------
+ALTERNATIVES["spatial_batchnorm_forward"] = {
+    "np.moveaxis, then batchnorm_forward": '''
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    C = x.shape[1]
+    moved = np.moveaxis(x, 1, -1)                       # (N, H, W, C)
+    out2, cache, new = batchnorm_forward(moved.reshape(-1, C), gamma, beta, bn_param)
+    return np.moveaxis(out2.reshape(moved.shape), -1, 1), cache, new
+''',
+    "explicit means over axes (0, 2, 3), einsum, own running statistics": '''
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    N, C, H, W = x.shape
+    M = N * H * W
+    mode = bn_param.get("mode", "train")
+    eps = float(bn_param.get("eps", 1e-5))
+    momentum = float(bn_param.get("momentum", 0.1))
+    rm = np.array(bn_param["running_mean"], dtype=float) if "running_mean" in bn_param else np.zeros(C)
+    rv = np.array(bn_param["running_var"], dtype=float) if "running_var" in bn_param else np.ones(C)
+    if mode == "train":
+        if M < 2:
+            raise ValueError("spatial batch norm in train mode needs N * H * W >= 2")
+        mu = np.einsum("nchw->c", x) / M
+        c = x - mu[None, :, None, None]
+        var = np.einsum("nchw,nchw->c", c, c) / M
+        std = np.sqrt(var + eps)
+        x_hat = c / std[None, :, None, None]
+        rm = (1 - momentum) * rm + momentum * mu
+        rv = (1 - momentum) * rv + momentum * var * M / (M - 1)
+        flat = lambda a: a.transpose(0, 2, 3, 1).reshape(M, C)
+        cache = {"x_centered": flat(c), "var": var, "std": std, "inv_std": 1 / std, "x_hat": flat(x_hat),
+                 "gamma": np.array(gamma, dtype=float), "eps": eps}
+    elif mode == "eval":
+        x_hat = (x - rm[None, :, None, None]) / np.sqrt(rv[None, :, None, None] + eps)
+        cache = None
+    else:
+        raise ValueError(f"unknown mode {mode!r}")
+    out = np.einsum("nchw,c->nchw", x_hat, gamma) + beta[None, :, None, None]
+    return out, cache, dict(bn_param, running_mean=rm, running_var=rv)
+''',
+}
+
+ALTERNATIVES["spatial_batchnorm_backward"] = {
+    "through the staged batchnorm_backward, np.moveaxis": '''
+def spatial_batchnorm_backward(dout, cache):
+    C = dout.shape[1]
+    moved = np.moveaxis(dout, 1, -1)
+    dx2, dgamma, dbeta = batchnorm_backward(moved.reshape(-1, C), cache)
+    return np.moveaxis(dx2.reshape(moved.shape), -1, 1), dgamma, dbeta
+''',
+    "the formula on 4-D arrays, sums over axes (0, 2, 3)": '''
+def spatial_batchnorm_backward(dout, cache):
+    N, C, H, W = dout.shape
+    M = N * H * W
+    x_hat = cache["x_hat"].reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    r = cache["inv_std"][None, :, None, None]
+    g = dout * cache["gamma"][None, :, None, None]
+    sum_g = g.sum(axis=(0, 2, 3), keepdims=True)
+    sum_gx = (g * x_hat).sum(axis=(0, 2, 3), keepdims=True)
+    dx = (r / M) * (M * g - sum_g - x_hat * sum_gx)
+    return dx, (dout * x_hat).sum(axis=(0, 2, 3)), dout.sum(axis=(0, 2, 3))
+''',
+}

@@ -297,3 +297,135 @@ def layernorm_forward(x, gamma, beta, ln_param):
     return _ln_fwd_eps(x, gamma, beta, {})
 ''',
 })
+
+# -- spatial batch norm ---------------------------------------------------------------------------------
+# The reference reuses batchnorm_forward and batchnorm_backward_alt; a student may reuse either backward.
+DEPENDS.update({
+    "spatial_batchnorm_forward": ["batchnorm_forward"],
+    "spatial_batchnorm_backward": ["batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
+                                   "spatial_batchnorm_forward"],
+})
+
+_SPATIAL_EXPLICIT = '''
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    N, C, H, W = x.shape
+    M = N * H * W
+    mode = bn_param.get("mode", "train")
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.1)
+    rm = np.array(bn_param.get("running_mean", np.zeros(C)), dtype=float)
+    rv = np.array(bn_param.get("running_var", np.ones(C)), dtype=float)
+    new = dict(bn_param)
+    if mode == "train":
+        if M < 2:
+            raise ValueError("need two values per channel")
+        mu = x.mean(axis=(0, 2, 3))
+        var = ((x - mu[:, None, None]) ** 2).mean(axis=(0, 2, 3))
+        new["running_mean"] = (1 - momentum) * rm + momentum * mu
+        new["running_var"] = (1 - momentum) * rv + momentum * var * UNBIASED
+        x2 = x.transpose(0, 2, 3, 1).reshape(M, C)
+        _, cache, _ = batchnorm_forward(x2, gamma, beta, {"mode": "train", "eps": eps})
+        x_hat = (x - mu[:, None, None]) / np.sqrt(var[:, None, None] + eps)
+    elif mode == "eval":
+        x_hat = (x - rm[:, None, None]) / np.sqrt(rv[:, None, None] + eps)
+        cache = None
+    else:
+        raise ValueError(f"unknown mode {mode}")
+    return gamma[:, None, None] * x_hat + beta[:, None, None], cache, new
+'''
+
+MUTANTS["spatial_batchnorm_forward"] = {
+    "statistics per (channel, position): the maps flattened to (N, C * H * W)": '''
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    N, C, H, W = x.shape
+    p = dict(bn_param)
+    for key in ("running_mean", "running_var"):
+        if key in p:
+            p[key] = np.repeat(p[key], H * W)
+    out, cache, new = batchnorm_forward(x.reshape(N, C * H * W), np.repeat(gamma, H * W), np.repeat(beta, H * W), p)
+    new = dict(new, running_mean=new["running_mean"].reshape(C, H * W).mean(axis=1),
+               running_var=new["running_var"].reshape(C, H * W).mean(axis=1))
+    return out.reshape(N, C, H, W), cache, new
+''',
+    "reshaped to (N * C, H * W): statistics per example and channel (instance norm)": '''
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    N, C, H, W = x.shape
+    mode = bn_param.get("mode", "train")
+    if mode == "eval":
+        x2 = x.transpose(0, 2, 3, 1).reshape(N * H * W, C)
+        out2, cache, new = batchnorm_forward(x2, gamma, beta, bn_param)
+        return out2.reshape(N, H, W, C).transpose(0, 3, 1, 2), cache, new
+    if mode != "train":
+        raise ValueError(f"unknown mode {mode}")
+    eps = bn_param.get("eps", 1e-5)
+    xt = x.reshape(N * C, H * W).T                   # (H * W, N * C): one column per (example, channel)
+    mu, var = xt.mean(axis=0), xt.var(axis=0)
+    x_hat = ((xt - mu) / np.sqrt(var + eps)).T.reshape(N, C, H, W)
+    x2 = x.transpose(0, 2, 3, 1).reshape(N * H * W, C)
+    _, cache, new = batchnorm_forward(x2, gamma, beta, bn_param)
+    return gamma[:, None, None] * x_hat + beta[:, None, None], cache, new
+''',
+    "reshape to (N * H * W, C) without the transpose": '''
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    N, C, H, W = x.shape
+    out2, cache, new = batchnorm_forward(x.reshape(N * H * W, C), gamma, beta, bn_param)
+    return out2.reshape(N, C, H, W), cache, new
+''',
+    "transposed in, but reshaped back without undoing the transpose": '''
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    N, C, H, W = x.shape
+    out2, cache, new = batchnorm_forward(x.transpose(0, 2, 3, 1).reshape(N * H * W, C), gamma, beta, bn_param)
+    return out2.reshape(N, C, H, W), cache, new
+''',
+    "running variance unbiased with N / (N - 1) instead of M / (M - 1)":
+        _SPATIAL_EXPLICIT.replace("if M < 2:", "if M < 2 or N < 2:").replace("UNBIASED", "N / (N - 1)"),
+    "running variance from the biased channel variance": _SPATIAL_EXPLICIT.replace("UNBIASED", "1.0"),
+    "refuses one example in train mode although H * W >= 2": '''
+_spatial_ok = spatial_batchnorm_forward
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    if bn_param.get("mode", "train") == "train" and x.shape[0] < 2:
+        raise ValueError("train mode needs at least two examples")
+    return _spatial_ok(x, gamma, beta, bn_param)
+''',
+}
+
+MUTANTS["spatial_batchnorm_backward"] = {
+    "dout reshaped to (N * H * W, C) without the transpose": '''
+def spatial_batchnorm_backward(dout, cache):
+    N, C, H, W = dout.shape
+    dx2, dgamma, dbeta = batchnorm_backward_alt(dout.reshape(N * H * W, C), cache)
+    return dx2.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
+''',
+    "dx reshaped back without undoing the transpose": '''
+def spatial_batchnorm_backward(dout, cache):
+    N, C, H, W = dout.shape
+    dx2, dgamma, dbeta = batchnorm_backward_alt(dout.transpose(0, 2, 3, 1).reshape(N * H * W, C), cache)
+    return dx2.reshape(N, C, H, W), dgamma, dbeta
+''',
+    "sums inside dx over the batch only, per position": '''
+def spatial_batchnorm_backward(dout, cache):
+    N, C, H, W = dout.shape
+    x_hat = cache["x_hat"].reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    r = cache["inv_std"][None, :, None, None]
+    g = dout * cache["gamma"][None, :, None, None]
+    dx = (r / N) * (N * g - g.sum(axis=0) - x_hat * np.sum(g * x_hat, axis=0))
+    return dx, np.sum(dout * x_hat, axis=(0, 2, 3)), dout.sum(axis=(0, 2, 3))
+''',
+    "dgamma and dbeta averaged over the positions": '''
+_spatial_bwd_ok = spatial_batchnorm_backward
+
+
+def spatial_batchnorm_backward(dout, cache):
+    dx, dgamma, dbeta = _spatial_bwd_ok(dout, cache)
+    hw = dout.shape[2] * dout.shape[3]
+    return dx, dgamma / hw, dbeta / hw
+''',
+    "dx ignores the paths through the channel statistics": '''
+def spatial_batchnorm_backward(dout, cache):
+    N, C, H, W = dout.shape
+    x_hat = cache["x_hat"].reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    dx = dout * (cache["gamma"] * cache["inv_std"])[None, :, None, None]
+    return dx, np.sum(dout * x_hat, axis=(0, 2, 3)), dout.sum(axis=(0, 2, 3))
+''',
+}
