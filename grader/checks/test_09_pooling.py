@@ -4,8 +4,11 @@ Shapes, kernels, strides and paddings are drawn from `rng` at grade time (paddin
 as torch requires); the examples of one batch have wildly different scales. Inputs are continuous
 random values, except in the tie check, where small integers make exact ties in most windows and the
 notebook's rule (the first maximum in row-major window order gets the whole gradient) is graded. Oracles:
-torch's F.max_pool2d / F.avg_pool2d (count_include_pad=True) / F.adaptive_avg_pool2d and autograd
-in float64, a direct loop over windows, and the reference solution. Caches are the student's own
+torch's F.max_pool2d / F.avg_pool2d (count_include_pad=True) / F.adaptive_avg_pool2d /
+F.fractional_max_pool2d (its window starts read from return_indices on a column 0, 1, 2, ...) and
+autograd in float64, a direct loop over windows, and the reference solution. Fractional pooling draws
+its samples u from `rng` in [0, 1) (0 itself only on short axes, where torch's float64 products of
+u = 0 never land a rounding error below an integer). Caches are the student's own
 design: backward passes are only tested end to end, as backward(dout, forward(...)[1]).
 Messages name the case, never the inputs.
 """
@@ -15,6 +18,7 @@ import torch.nn.functional as F
 
 from grader.harness import (CheckFailure, expect_array, expect_close, expect_new, expect_tuple, expect_unchanged,
                             part)
+from grader.kernel import StudentRaised
 
 RTOL, ATOL = 1e-12, 1e-14  # pooling is a max or a short sum: float64 agrees almost exactly
 GRAD_RTOL, GRAD_ATOL = 1e-11, 1e-13
@@ -351,4 +355,250 @@ def test_global_avg_pool_backward_uses_only_its_cache(student, rng):
         expect_new(seen, "global_avg_pool_backward")
         expect_close(dx, want, "global_avg_pool_backward dx",
                      "two forward passes with different shapes before their backward passes",
+                     rtol=GRAD_RTOL, atol=GRAD_ATOL)
+
+
+# -- fractional max pooling ---------------------------------------------------------------------------
+def torch_starts(n_in, n_out, kernel, u):
+    """torch's window starts along one axis: pool a column 0, 1, ..., n_in - 1 with return_indices;
+    window i's maximum is its last row, start_i + kernel - 1."""
+    col = torch.arange(float(n_in), dtype=torch.float64).reshape(1, 1, n_in, 1)
+    samples = torch.tensor([[[0.5, u]]], dtype=torch.float64)
+    _, idx = F.fractional_max_pool2d(col, (kernel, 1), output_size=(n_out, 1), return_indices=True,
+                                     _random_samples=samples)
+    return idx.numpy().ravel() - (kernel - 1)
+
+
+def random_axis(rng, kind="general"):
+    """(n_in, n_out, kernel) with n_out + kernel - 1 <= n_in; kind "ratio" keeps 1 < alpha < 2."""
+    kernel = int(rng.integers(1, 5))
+    if kind == "ratio":
+        n_out = int(rng.integers(3, 60))
+        n_in = kernel + int(rng.integers(n_out, 2 * (n_out - 1)))  # alpha = (n_in - kernel) / (n_out - 1) in (1, 2)
+        return n_in, n_out, kernel
+    n_in = int(rng.integers(kernel, 80))
+    return n_in, int(rng.integers(1, n_in - kernel + 2)), kernel
+
+
+def check_starts(student, n_in, n_out, kernel, u, case):
+    got = expect_array(student.fractional_pool_starts(n_in, n_out, kernel, u), (n_out,), "fractional_pool_starts",
+                       kind="iu")
+    want = torch_starts(n_in, n_out, kernel, u)
+    if not np.array_equal(got, want):
+        raise CheckFailure(f"fractional_pool_starts, {case}: wrong at {int((got != want).sum())} of {n_out} "
+                           "window starts (compare with torch's rule in the notebook)")
+
+
+@part("fractional_pool_starts", states=["starts[i] = floor((i + u) * alpha) - floor(u * alpha)",
+                                        "starts[n_out - 1] = n_in - kernel", "integer numpy array of shape (n_out,)",
+                                        "alpha = (n_in - kernel) / (n_out - 1)"],
+      shown=["Against torch", "starts for u = 0.3"])
+def test_fractional_pool_starts_match_torch(student, rng):
+    """fractional_pool_starts gives torch's window starts for random lengths, kernels and samples"""
+    for _ in range(12):
+        check_starts(student, *random_axis(rng, "ratio"), float(rng.random()),
+                     "a random axis with a ratio between 1 and 2")
+    for _ in range(12):
+        check_starts(student, *random_axis(rng), float(rng.random()), "a random axis, length, kernel and sample")
+
+
+@part("fractional_pool_starts", states=["when n_out = 1 the only window starts at n_in - kernel"],
+      shown=["one window", "alpha = 1", "starts for u = 0"])
+def test_fractional_pool_starts_edge_cases(student, rng):
+    """one window, ratio 1 (stride 1), ratio >= 2, kernel 1, a sample of 0 or close to 1"""
+    n = int(rng.integers(6, 40))
+    k = int(rng.integers(1, 4))
+    cases = [(n, 1, k, float(rng.random()), "a single window"),
+             (n, n - k + 1, k, float(rng.random()), "ratio 1: as many windows as fit (stride 1)"),
+             (n, max(2, n // 3), 2, float(rng.random()), "a ratio of about 3 (windows skip rows)"),
+             (n, max(1, n // 2), 1, float(rng.random()), "kernel 1"),
+             (n, max(2, (2 * n) // 3), 2, 0.0, "a sample of 0"),
+             (n, max(2, (2 * n) // 3), 2, 1.0 - 1e-9, "a sample just below 1"),
+             (k, 1, k, float(rng.random()), "one window as long as the axis")]
+    for n_in, n_out, kernel, u, case in cases:
+        check_starts(student, n_in, n_out, kernel, u, case)
+
+
+def expect_value_error(student, name, args, case):
+    try:
+        getattr(student, name)(*args)
+    except StudentRaised as err:
+        if err.type_name != "ValueError":
+            raise CheckFailure(f"{name}, {case}: raised {err.type_name}; expected a ValueError")
+        return
+    raise CheckFailure(f"{name}, {case}: returned normally; expected a ValueError")
+
+
+@part("fractional_pool_starts", states=["Raises ValueError when kernel < 1, n_out < 1 or n_out + kernel - 1 > n_in"],
+      shown=["Windows that do not fit"])
+def test_fractional_pool_starts_rejects_windows_that_do_not_fit(student, rng):
+    """fractional_pool_starts raises ValueError when the windows do not fit"""
+    n_in, k = int(rng.integers(4, 30)), int(rng.integers(1, 4))
+    expect_value_error(student, "fractional_pool_starts", (n_in, n_in - k + 2, k, 0.5),
+                       "one window more than fit (n_out + kernel - 1 > n_in)")
+    expect_value_error(student, "fractional_pool_starts", (n_in, 0, k, 0.5), "no windows")
+    expect_value_error(student, "fractional_pool_starts", (n_in, 2, 0, 0.5), "kernel 0")
+    expect_value_error(student, "fractional_pool_starts", (k, 1, k + 1, 0.5), "a kernel longer than the axis")
+
+
+def random_fractional(rng):
+    """(x, kernel, output_size, (kh, kw), (ho, wo), samples, case) for a valid random configuration."""
+    kh, kw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    if rng.random() < 0.5:
+        kw = kh
+    n, c = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    h, w = int(rng.integers(kh + 1, 16)), int(rng.integers(kw + 1, 16))
+    ho, wo = int(rng.integers(1, h - kh + 2)), int(rng.integers(1, w - kw + 2))
+    if rng.random() < 0.5:  # the usual use: a ratio between 1 and 2
+        ho, wo = max(1, min(h - kh + 1, int(h / 1.41))), max(1, min(w - kw + 1, int(w / 1.41)))
+    x = rng.normal(size=(n, c, h, w)) * rng.choice([1e-3, 0.1, 1.0, 100.0, 1e3], size=(n, 1, 1, 1))
+    kernel = kh if kh == kw and rng.random() < 0.5 else (kh, kw)
+    output_size = ho if ho == wo and rng.random() < 0.5 else (ho, wo)
+    samples = rng.random((n, c, 2))
+    return x, kernel, output_size, (kh, kw), (ho, wo), samples, "random shape, kernel, output size and samples"
+
+
+FRACTIONAL_EDGE = [
+    # (case, (kh, kw), (ho, wo), (H, W))
+    ("kernel 1", (1, 1), (4, 5), (7, 9)),
+    ("as many windows as fit (stride 1)", (2, 3), (6, 4), (7, 6)),
+    ("a single window per axis (the bottom-right block)", (2, 2), (1, 1), (6, 5)),
+    ("a non-square kernel and output, ratio sqrt(2)", (3, 2), (7, 10), (12, 15)),
+    ("a ratio of about 3 (windows skip rows)", (2, 2), (3, 4), (10, 13)),
+    ("height and width of very different sizes", (2, 2), (2, 9), (4, 14)),
+]
+
+
+def fractional_settings(rng, n_random=6):
+    out = [random_fractional(rng) for _ in range(n_random)]
+    for case, k, o, (h, w) in FRACTIONAL_EDGE:
+        n, c = int(rng.integers(1, 3)), int(rng.integers(1, 4))
+        out.append((rng.normal(size=(n, c, h, w)), k, o, k, o, rng.random((n, c, 2)), case))
+    return out
+
+
+def torch_fractional(x, k, o, samples, dout=None):
+    xt = t(x, requires_grad=dout is not None)
+    y = F.fractional_max_pool2d(xt, k, output_size=o, _random_samples=t(samples))
+    if dout is None:
+        return y.detach().numpy()
+    y.backward(t(dout))
+    return y.detach().numpy(), xt.grad.numpy()
+
+
+@part("fractional_max_pool_forward", states=["F.fractional_max_pool2d", "index 0 is the width, 1 the height",
+                                             "Plane (n, c) has its own division", "kernel : int or pair (kh, kw)",
+                                             "output_size : int or pair (H_out, W_out)",
+                                             "pooled outputs within rtol 1e-12, atol 1e-14"],
+      shown=["Random maps against F.fractional_max_pool2d", "index 0 is the width"])
+def test_fractional_max_pool_forward_matches_torch(student, ref, rng):
+    """fractional_max_pool_forward matches F.fractional_max_pool2d for random and edge-case settings"""
+    for x, kernel, output_size, k, o, samples, case in fractional_settings(rng):
+        out, _ = expect_tuple(student.fractional_max_pool_forward(x, kernel, output_size, samples), 2,
+                              "fractional_max_pool_forward")
+        expect_close(out, torch_fractional(x, k, o, samples), "fractional_max_pool_forward out", case,
+                     rtol=RTOL, atol=ATOL)
+        expect_close(out, ref.fractional_max_pool_forward(x, kernel, output_size, samples)[0],
+                     "fractional_max_pool_forward out", case, rtol=RTOL, atol=ATOL)
+
+
+@part("fractional_max_pool_forward", states=["Do not modify x or samples", NEW_ARRAY, PLAIN],
+      shown=["modified x or samples", "check_plain_data", "must return a new array"])
+def test_fractional_max_pool_forward_leaves_input_unchanged(student, rng):
+    """fractional_max_pool_forward does not modify x or samples, returns a new out and a plain-data cache"""
+    for _ in range(2):
+        x, kernel, output_size, _, _, samples, _ = random_fractional(rng)
+        res, after, seen = student.observe("fractional_max_pool_forward", x, kernel, output_size, samples)
+        expect_tuple(res, 2, "fractional_max_pool_forward")
+        expect_unchanged([x, kernel, output_size, samples], after, "fractional_max_pool_forward")
+        expect_new(seen, "fractional_max_pool_forward", part=0)
+    x = rng.normal(size=(2, 2, 4, 5))  # kernel 1 and every position a window: out has the values of x
+    samples = rng.random((2, 2, 2))
+    res, after, seen = student.observe("fractional_max_pool_forward", x, 1, (4, 5), samples)
+    expect_unchanged([x, 1, (4, 5), samples], after, "fractional_max_pool_forward")
+    expect_new(seen, "fractional_max_pool_forward", part=0)
+
+
+def check_fractional_backward(student, x, kernel, output_size, k, o, samples, case, rng):
+    out, cache = expect_tuple(student.fractional_max_pool_forward(x, kernel, output_size, samples), 2,
+                              "fractional_max_pool_forward")
+    out = expect_array(out, (x.shape[0], x.shape[1]) + tuple(o), "fractional_max_pool_forward out")
+    dout = rng.normal(size=out.shape)
+    _, want = torch_fractional(x, k, o, samples, dout)
+    dx, after, seen = student.observe("fractional_max_pool_backward", dout, cache)
+    expect_unchanged([dout, cache], after, "fractional_max_pool_backward")
+    expect_new(seen, "fractional_max_pool_backward")
+    expect_close(dx, want, "fractional_max_pool_backward dx", case, rtol=GRAD_RTOL, atol=GRAD_ATOL)
+
+
+@part("fractional_max_pool_backward", states=["fractional_max_pool_backward(dout, cache)",
+                                              "do not modify dout or the cache",
+                                              "gradients within rtol 1e-11, atol 1e-13", NEW_ARRAY],
+      shown=["Random maps against autograd", "modified dout"])
+def test_fractional_max_pool_backward_matches_autograd(student, rng):
+    """fractional_max_pool_backward(dout, cache) matches autograd of F.fractional_max_pool2d"""
+    for x, kernel, output_size, k, o, samples, case in fractional_settings(rng):
+        check_fractional_backward(student, x, kernel, output_size, k, o, samples, case, rng)
+
+
+@part("fractional_max_pool_backward", states=["accumulate with np.add.at"],
+      shown=["a peak that wins 4 overlapping windows"])
+def test_fractional_max_pool_backward_accumulates(student, rng):
+    """an entry that wins several neighbouring windows gets the sum of their gradients"""
+    h, w = int(rng.integers(8, 14)), int(rng.integers(8, 14))
+    x = rng.normal(size=(2, 2, h, w))
+    x[:, :, 1:h - 1:2, 1:w - 1:2] = 10.0 + rng.random(size=x[:, :, 1:h - 1:2, 1:w - 1:2].shape)  # peaks
+    o = (h - 3, w - 3)  # kernel 2, ratio close to 1: most steps are 1, so neighbouring windows share rows
+    check_fractional_backward(student, x, 2, o, (2, 2), o, rng.random((2, 2, 2)),
+                              "peaks that win several overlapping windows", rng)
+
+
+def first_max_fractional_grad(x, k, o, samples, dout):
+    """dx with every window's whole gradient on its first maximum in row-major order (a loop over
+    windows with torch's starts: the oracle of the tie rule)."""
+    dx = np.zeros_like(x)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            rows = torch_starts(x.shape[2], o[0], k[0], float(samples[n, c, 1]))
+            cols = torch_starts(x.shape[3], o[1], k[1], float(samples[n, c, 0]))
+            for a, r in enumerate(rows):
+                for b, q in enumerate(cols):
+                    i, j = divmod(int(np.argmax(x[n, c, r:r + k[0], q:q + k[1]])), k[1])
+                    dx[n, c, r + i, q + j] += dout[n, c, a, b]
+    return dx
+
+
+@part("fractional_max_pool_backward", states=["Ties: the first maximum in row-major window order"],
+      shown=["dx with ties (first maximum wins)"])
+def test_fractional_max_pool_backward_ties_go_to_the_first_maximum(student, rng):
+    """with exact ties, each window's gradient goes to its first maximum in row-major order"""
+    for k, case in [((2, 2), "exact ties, kernel 2"), ((3, 2), "exact ties, non-square kernel")]:
+        h, w = int(rng.integers(k[0] + 3, 12)), int(rng.integers(k[1] + 3, 12))
+        o = (max(1, min(h - k[0] + 1, int(h / 1.41))), max(1, min(w - k[1] + 1, int(w / 1.41))))
+        x = rng.integers(0, 3, size=(2, 2, h, w)).astype(np.float64) * float(rng.choice([-1.0, 1.0]))
+        x[0, 0] = 1.0  # one map entirely tied
+        samples = rng.random((2, 2, 2))
+        out, cache = expect_tuple(student.fractional_max_pool_forward(x, k, o, samples), 2, "fractional_max_pool_forward")
+        out = expect_array(out, (2, 2) + o, "fractional_max_pool_forward out")
+        dout = rng.normal(size=out.shape)
+        expect_close(student.fractional_max_pool_backward(dout, cache), first_max_fractional_grad(x, k, o, samples, dout),
+                     "fractional_max_pool_backward dx", case, rtol=GRAD_RTOL, atol=GRAD_ATOL)
+
+
+@part("fractional_max_pool_backward", states=[NO_GLOBALS], shown=["two forward passes before their backward passes"])
+def test_fractional_max_pool_backward_uses_only_its_cache(student, rng):
+    """two fractional-max-pooling forward passes with different settings, then their backward passes"""
+    settings = [(rng.normal(size=(2, 3, 9, 8)), 2, (6, 5), (2, 2), (6, 5), rng.random((2, 3, 2))),
+                (rng.normal(size=(1, 2, 11, 7)), (3, 2), 4, (3, 2), (4, 4), rng.random((1, 2, 2)))]
+    caches, douts = [], []
+    for x, kernel, output_size, k, o, samples in settings:
+        out, cache = expect_tuple(student.fractional_max_pool_forward(x, kernel, output_size, samples), 2,
+                                  "fractional_max_pool_forward")
+        out = expect_array(out, x.shape[:2] + o, "fractional_max_pool_forward out")
+        caches.append(cache)
+        douts.append(rng.normal(size=out.shape))
+    for (x, _kernel, _o, k, o, samples), cache, dout in reversed(list(zip(settings, caches, douts))):
+        _, want = torch_fractional(x, k, o, samples, dout)
+        expect_close(student.fractional_max_pool_backward(dout, cache), want, "fractional_max_pool_backward dx",
+                     "two forward passes with different settings before their backward passes",
                      rtol=GRAD_RTOL, atol=GRAD_ATOL)

@@ -316,4 +316,132 @@ def global_avg_pool_backward(dout, cache):
     return np.tile(dout / (H * W), (1, 1, H, W))
 ''',
     },
+    "fractional_pool_starts": {
+        "a list comprehension with int() truncation, as in torch's C++ loop": '''
+def fractional_pool_starts(n_in, n_out, kernel, u):
+    if not (kernel >= 1 and n_out >= 1 and n_out + kernel - 1 <= n_in):
+        raise ValueError("the windows do not fit")
+    if n_out == 1:
+        return np.array([n_in - kernel])
+    alpha = (n_in - kernel) / (n_out - 1)
+    return np.array([int((i + u) * alpha) - int(u * alpha) for i in range(n_out - 1)] + [n_in - kernel])
+''',
+        'math.floor in a loop, an int32 array filled in place': '''
+import math
+
+def fractional_pool_starts(n_in, n_out, kernel, u):
+    if kernel < 1:
+        raise ValueError("kernel must be at least 1")
+    if n_out < 1 or n_in - kernel + 1 < n_out:
+        raise ValueError("too many windows")
+    out = np.full(n_out, n_in - kernel, dtype=np.int32)
+    if n_out > 1:
+        alpha = float(n_in - kernel) / float(n_out - 1)
+        offset = math.floor(u * alpha)
+        for i in range(n_out - 1):
+            out[i] = math.floor((i + u) * alpha) - offset
+    return out
+''',
+        'floor division by 1 on a float64 range, then astype': '''
+def fractional_pool_starts(n_in, n_out, kernel, u):
+    if min(kernel, n_out) < 1 or n_out + kernel - 1 > n_in:
+        raise ValueError(f"cannot place {n_out} windows of {kernel} in {n_in}")
+    alpha = (n_in - kernel) / max(n_out - 1, 1)
+    i = np.arange(n_out, dtype=np.float64)
+    s = ((i + u) * alpha) // 1 - (u * alpha) // 1
+    s[-1] = n_in - kernel
+    return s.astype(np.int64)
+''',
+    },
+    "fractional_max_pool_forward": {
+        'a loop over the planes, windows by broadcast index grids, winners by take_along_axis': '''
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    kh, kw = (kernel, kernel) if np.isscalar(kernel) else tuple(kernel)
+    ho, wo = (output_size, output_size) if np.isscalar(output_size) else tuple(output_size)
+    N, C, H, W = x.shape
+    out = np.empty((N, C, ho, wo))
+    win_r = np.empty((N, C, ho, wo), dtype=np.int64)
+    win_c = np.empty((N, C, ho, wo), dtype=np.int64)
+    for n in range(N):
+        for c in range(C):
+            r = fractional_pool_starts(H, ho, kh, samples[n, c, 1])[:, None] + np.arange(kh)   # (ho, kh)
+            q = fractional_pool_starts(W, wo, kw, samples[n, c, 0])[:, None] + np.arange(kw)   # (wo, kw)
+            win = x[n, c][r[:, None, :, None], q[None, :, None, :]].reshape(ho, wo, kh * kw)
+            am = win.argmax(axis=-1)
+            out[n, c] = np.take_along_axis(win, am[..., None], -1)[..., 0]
+            rows = np.take_along_axis(np.broadcast_to(r[:, None, :, None], (ho, wo, kh, kw)).reshape(ho, wo, -1),
+                                      am[..., None], -1)[..., 0]
+            cols = np.take_along_axis(np.broadcast_to(q[None, :, None, :], (ho, wo, kh, kw)).reshape(ho, wo, -1),
+                                      am[..., None], -1)[..., 0]
+            win_r[n, c], win_c[n, c] = rows, cols
+    return out, (x.shape, win_r, win_c)
+''',
+        'a running maximum over the kernel offsets (strict > keeps the first), the cache a list': '''
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    kh, kw = [int(v) for v in np.broadcast_to(kernel, (2,))]
+    ho, wo = [int(v) for v in np.broadcast_to(output_size, (2,))]
+    N, C, H, W = x.shape
+    rs = np.stack([np.stack([fractional_pool_starts(H, ho, kh, float(samples[n, c, 1])) for c in range(C)])
+                   for n in range(N)])                     # (N, C, ho)
+    cs = np.stack([np.stack([fractional_pool_starts(W, wo, kw, float(samples[n, c, 0])) for c in range(C)])
+                   for n in range(N)])                     # (N, C, wo)
+    nn = np.arange(N)[:, None, None, None]
+    cc = np.arange(C)[None, :, None, None]
+    best = np.full((N, C, ho, wo), -np.inf)
+    bi = np.zeros((N, C, ho, wo), dtype=np.int64)
+    bj = np.zeros((N, C, ho, wo), dtype=np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            cand = x[nn, cc, rs[:, :, :, None] + i, cs[:, :, None, :] + j]
+            better = cand > best
+            best = np.where(better, cand, best)
+            bi = np.where(better, rs[:, :, :, None] + i, bi)
+            bj = np.where(better, cs[:, :, None, :] + j, bj)
+    return best, [x.shape, bi, bj]  # the order of the notebook's cache, as a list
+''',
+    },
+    "fractional_max_pool_backward": {
+        'the cache keeps x and the samples; the backward pass recomputes the winners': '''
+_good_fractional_forward = fractional_max_pool_forward
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    out, _ = _good_fractional_forward(x, kernel, output_size, samples)
+    return out, (x.copy(), kernel, output_size, samples.copy())
+
+
+def fractional_max_pool_backward(dout, cache):
+    x, kernel, output_size, samples = cache
+    _, (shape, rows, cols) = _good_fractional_forward(x, kernel, output_size, samples)
+    N, C, H, W = shape
+    flat = ((np.arange(N)[:, None, None, None] * C + np.arange(C)[None, :, None, None]) * H + rows) * W + cols
+    return np.bincount(flat.ravel(), weights=dout.ravel(), minlength=N * C * H * W).reshape(shape)
+''',
+        'a one-hot mask of the winners, summed over the windows by a loop over kernel offsets': '''
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    kh, kw = (int(kernel),) * 2 if np.isscalar(kernel) else map(int, kernel)
+    ho, wo = (int(output_size),) * 2 if np.isscalar(output_size) else map(int, output_size)
+    N, C, H, W = x.shape
+    rs = np.array([[fractional_pool_starts(H, ho, kh, samples[n, c, 1]) for c in range(C)] for n in range(N)])
+    cs = np.array([[fractional_pool_starts(W, wo, kw, samples[n, c, 0]) for c in range(C)] for n in range(N)])
+    rs, cs = rs.reshape(N, C, ho), cs.reshape(N, C, wo)
+    nn, cc = np.ogrid[:N, :C]
+    win = x[nn[..., None, None, None, None], cc[..., None, None, None, None],
+            (rs[..., None] + np.arange(kh))[:, :, :, None, :, None], (cs[..., None] + np.arange(kw))[:, :, None, :, None, :]]
+    flat = win.reshape(N, C, ho, wo, kh * kw)
+    onehot = np.eye(kh * kw)[flat.argmax(-1)].reshape(N, C, ho, wo, kh, kw)
+    return flat.max(-1), {"shape": x.shape, "rows": rs, "cols": cs, "onehot": onehot}
+
+
+def fractional_max_pool_backward(dout, cache):
+    N, C, H, W = cache["shape"]
+    rs, cs, onehot = cache["rows"], cache["cols"], cache["onehot"]
+    kh, kw = onehot.shape[-2:]
+    dx = np.zeros((N, C, H, W))
+    nn, cc = np.ogrid[:N, :C]
+    for i in range(kh):
+        for j in range(kw):
+            np.add.at(dx, (nn[..., None, None], cc[..., None, None], rs[:, :, :, None] + i, cs[:, :, None, :] + j),
+                      onehot[..., i, j] * dout)
+    return dx
+''',
+    },
 }

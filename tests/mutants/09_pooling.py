@@ -9,6 +9,8 @@ DEPENDS = {
     "max_pool_backward": ["max_pool_forward", "pool_windows"],
     "avg_pool_forward": ["pool_windows"],
     "avg_pool_backward": ["avg_pool_forward", "pool_windows"],
+    "fractional_max_pool_forward": ["fractional_pool_starts"],
+    "fractional_max_pool_backward": ["fractional_max_pool_forward", "fractional_pool_starts"],
 }
 
 MUTANTS = {
@@ -323,6 +325,218 @@ def global_avg_pool_forward(x):
 def global_avg_pool_backward(dout, cache):
     H, W = _GAP_HW
     return np.repeat(np.repeat(dout / (H * W), H, axis=2), W, axis=3)
+''',
+    },
+    "fractional_pool_starts": {
+        "ceil instead of floor (Graham's a_i = ceil(alpha (i + u)))": '''
+def fractional_pool_starts(n_in, n_out, kernel, u):
+    if kernel < 1 or n_out < 1 or n_out + kernel - 1 > n_in:
+        raise ValueError("windows do not fit")
+    starts = np.empty(n_out, dtype=np.int64)
+    starts[-1] = n_in - kernel
+    if n_out > 1:
+        alpha = (n_in - kernel) / (n_out - 1)
+        i = np.arange(n_out - 1)
+        starts[:-1] = np.ceil((i + u) * alpha) - np.ceil(u * alpha)
+    return starts
+''',
+        "ratio n_in / n_out (Graham's alpha) instead of (n_in - kernel) / (n_out - 1)": '''
+def fractional_pool_starts(n_in, n_out, kernel, u):
+    if kernel < 1 or n_out < 1 or n_out + kernel - 1 > n_in:
+        raise ValueError("windows do not fit")
+    alpha = n_in / n_out
+    starts = np.floor((np.arange(n_out) + u) * alpha) - np.floor(u * alpha)
+    starts = np.minimum(starts, n_in - kernel).astype(np.int64)
+    starts[-1] = n_in - kernel
+    return starts
+''',
+        'the offset floor(u * alpha) is not subtracted (the first window may not start at 0)': '''
+def fractional_pool_starts(n_in, n_out, kernel, u):
+    if kernel < 1 or n_out < 1 or n_out + kernel - 1 > n_in:
+        raise ValueError("windows do not fit")
+    starts = np.empty(n_out, dtype=np.int64)
+    starts[-1] = n_in - kernel
+    if n_out > 1:
+        alpha = (n_in - kernel) / (n_out - 1)
+        starts[:-1] = np.minimum(np.floor((np.arange(n_out - 1) + u) * alpha), n_in - kernel)
+    return starts
+''',
+        'rounds to the nearest integer instead of the floor': '''
+def fractional_pool_starts(n_in, n_out, kernel, u):
+    if kernel < 1 or n_out < 1 or n_out + kernel - 1 > n_in:
+        raise ValueError("windows do not fit")
+    starts = np.empty(n_out, dtype=np.int64)
+    starts[-1] = n_in - kernel
+    if n_out > 1:
+        alpha = (n_in - kernel) / (n_out - 1)
+        i = np.arange(n_out - 1)
+        starts[:-1] = np.round((i + u) * alpha) - np.round(u * alpha)
+    return starts
+''',
+        'the sample ignored (always u = 0)': '''
+def fractional_pool_starts(n_in, n_out, kernel, u):
+    if kernel < 1 or n_out < 1 or n_out + kernel - 1 > n_in:
+        raise ValueError("windows do not fit")
+    starts = np.empty(n_out, dtype=np.int64)
+    starts[-1] = n_in - kernel
+    if n_out > 1:
+        alpha = (n_in - kernel) / (n_out - 1)
+        starts[:-1] = np.floor(np.arange(n_out - 1) * alpha)
+    return starts
+''',
+        'a single window starts at 0': '''
+_good_starts = fractional_pool_starts
+def fractional_pool_starts(n_in, n_out, kernel, u):
+    if n_out == 1 and kernel >= 1 and n_in >= kernel:
+        return np.zeros(1, dtype=np.int64)
+    return _good_starts(n_in, n_out, kernel, u)
+''',
+        'no ValueError when the windows do not fit (off by one in the test)': '''
+def fractional_pool_starts(n_in, n_out, kernel, u):
+    if kernel < 1 or n_out < 1 or n_out + kernel - 1 > n_in + 1:
+        raise ValueError("windows do not fit")
+    starts = np.empty(n_out, dtype=np.int64)
+    starts[-1] = n_in - kernel
+    if n_out > 1:
+        alpha = (n_in - kernel) / (n_out - 1)
+        i = np.arange(n_out - 1)
+        starts[:-1] = np.floor((i + u) * alpha) - np.floor(u * alpha)
+    return np.maximum(starts, 0)
+''',
+    },
+    "fractional_max_pool_forward": {
+        'samples read as (height, width)': '''
+_good_fractional_forward = fractional_max_pool_forward
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    return _good_fractional_forward(x, kernel, output_size, np.ascontiguousarray(samples[..., ::-1]))
+''',
+        'one division for all planes (the samples of plane (0, 0))': '''
+_good_fractional_forward = fractional_max_pool_forward
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    return _good_fractional_forward(x, kernel, output_size, np.broadcast_to(samples[:1, :1], samples.shape).copy())
+''',
+        'kernel pair read as (width, height)': '''
+_good_fractional_forward = fractional_max_pool_forward
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    k = kernel if np.isscalar(kernel) else (kernel[1], kernel[0])
+    return _good_fractional_forward(x, k, output_size, samples)
+''',
+        'windows one row and column too small (kernel - 1)': '''
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    def pair(v):
+        return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
+    (kh, kw), (h_out, w_out) = pair(kernel), pair(output_size)
+    N, C, H, W = x.shape
+    out = np.empty((N, C, h_out, w_out))
+    for n in range(N):
+        for c in range(C):
+            rows = fractional_pool_starts(H, h_out, kh, float(samples[n, c, 1]))
+            cols = fractional_pool_starts(W, w_out, kw, float(samples[n, c, 0]))
+            r = rows[:, None] + np.arange(max(kh - 1, 1))
+            q = cols[:, None] + np.arange(max(kw - 1, 1))
+            out[n, c] = x[n, c][r[:, None, :, None], q[None, :, None, :]].max(axis=(-2, -1))
+    return out, (x.shape,)
+''',
+        'swaps the samples to (height, width) in place': '''
+_good_fractional_forward = fractional_max_pool_forward
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    samples[...] = samples[..., ::-1].copy()   # "height first", in the caller's array
+    return _good_fractional_forward(x, kernel, output_size, samples[..., ::-1])
+''',
+        'output size pair read as (width, height)': '''
+_good_fractional_forward = fractional_max_pool_forward
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    o = output_size if np.isscalar(output_size) else (output_size[1], output_size[0])
+    return _good_fractional_forward(x, kernel, o, samples)
+''',
+    },
+    "fractional_max_pool_backward": {
+        'assignment instead of accumulation (windows sharing a winner lose gradient)': '''
+def fractional_max_pool_backward(dout, cache):
+    x_shape, win_rows, win_cols = cache
+    N, C = x_shape[:2]
+    dx = np.zeros(x_shape)
+    dx[np.arange(N)[:, None, None, None], np.arange(C)[None, :, None, None], win_rows, win_cols] = dout
+    return dx
+''',
+        'ties go to the last maximum of the window': '''
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    def pair(v):
+        return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
+    (kh, kw), (h_out, w_out) = pair(kernel), pair(output_size)
+    N, C, H, W = x.shape
+    rows = np.array([[fractional_pool_starts(H, h_out, kh, float(samples[n, c, 1])) for c in range(C)]
+                     for n in range(N)]).reshape(N, C, h_out)
+    cols = np.array([[fractional_pool_starts(W, w_out, kw, float(samples[n, c, 0])) for c in range(C)]
+                     for n in range(N)]).reshape(N, C, w_out)
+    r = rows[..., None] + np.arange(kh)
+    q = cols[..., None] + np.arange(kw)
+    win = x[np.arange(N)[:, None, None, None, None, None], np.arange(C)[None, :, None, None, None, None],
+            r[:, :, :, None, :, None], q[:, :, None, :, None, :]]
+    flat = win.reshape(N, C, h_out, w_out, kh * kw)
+    am = kh * kw - 1 - np.argmax(flat[..., ::-1], axis=-1)
+    i_star, j_star = np.divmod(am, kw)
+    return flat.max(axis=-1), (x.shape, rows[:, :, :, None] + i_star, cols[:, :, None, :] + j_star)
+''',
+        'every tied maximum gets the whole gradient': '''
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    def pair(v):
+        return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
+    (kh, kw), (h_out, w_out) = pair(kernel), pair(output_size)
+    N, C, H, W = x.shape
+    rows = np.array([[fractional_pool_starts(H, h_out, kh, float(samples[n, c, 1])) for c in range(C)]
+                     for n in range(N)]).reshape(N, C, h_out)
+    cols = np.array([[fractional_pool_starts(W, w_out, kw, float(samples[n, c, 0])) for c in range(C)]
+                     for n in range(N)]).reshape(N, C, w_out)
+    r = rows[..., None] + np.arange(kh)
+    q = cols[..., None] + np.arange(kw)
+    win = x[np.arange(N)[:, None, None, None, None, None], np.arange(C)[None, :, None, None, None, None],
+            r[:, :, :, None, :, None], q[:, :, None, :, None, :]]
+    out = win.max(axis=(-2, -1))
+    return out, (x.shape, r, q, win == out[..., None, None])
+
+def fractional_max_pool_backward(dout, cache):
+    x_shape, r, q, mask = cache
+    N, C = x_shape[:2]
+    dx = np.zeros(x_shape)
+    vals = mask * dout[..., None, None]
+    np.add.at(dx, (np.arange(N)[:, None, None, None, None, None], np.arange(C)[None, :, None, None, None, None],
+                   r[:, :, :, None, :, None], q[:, :, None, :, None, :]), vals)
+    return dx
+''',
+        "gradient sent to the window's top-left corner": '''
+_good_fractional_forward = fractional_max_pool_forward
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    out, (x_shape, win_rows, win_cols) = _good_fractional_forward(x, kernel, output_size, samples)
+    def pair(v):
+        return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
+    (h_out, w_out) = pair(output_size)
+    (kh, kw) = pair(kernel)
+    N, C, H, W = x.shape
+    rows = np.array([[fractional_pool_starts(H, h_out, kh, float(samples[n, c, 1])) for c in range(C)]
+                     for n in range(N)]).reshape(N, C, h_out, 1)
+    cols = np.array([[fractional_pool_starts(W, w_out, kw, float(samples[n, c, 0])) for c in range(C)]
+                     for n in range(N)]).reshape(N, C, 1, w_out)
+    return out, (x_shape, rows + 0 * win_rows, cols + 0 * win_cols)
+''',
+        'winner positions read from a global set by the last forward pass': '''
+_good_fractional_forward = fractional_max_pool_forward
+_LAST_FRACTIONAL = {}
+def fractional_max_pool_forward(x, kernel, output_size, samples):
+    out, (x_shape, win_rows, win_cols) = _good_fractional_forward(x, kernel, output_size, samples)
+    _LAST_FRACTIONAL.update(rows=win_rows, cols=win_cols)
+    return out, (x_shape,)
+
+def fractional_max_pool_backward(dout, cache):
+    (x_shape,) = cache
+    N, C, H, W = x_shape
+    rows = np.clip(_LAST_FRACTIONAL["rows"][:N, :C], 0, H - 1)
+    cols = np.clip(_LAST_FRACTIONAL["cols"][:N, :C], 0, W - 1)
+    dx = np.zeros(x_shape)
+    if rows.shape != dout.shape or cols.shape != dout.shape:
+        return dx
+    np.add.at(dx, (np.arange(N)[:, None, None, None], np.arange(C)[None, :, None, None], rows, cols), dout)
+    return dx
 ''',
     },
 }
