@@ -585,3 +585,106 @@ def test_should_abort(student, rng):
     # the reference is initial_loss, not the first recorded loss
     expect_bool(student.should_abort([9.0, 1.0], 2.0), True, "initial_loss differs from the first entry")
     expect_bool(student.should_abort([0.1, 0.5], 1.0), False, "initial_loss differs from the first entry")
+
+
+# -- DropConnect and stochastic depth --------------------------------------------------------------
+DROPCONNECT = ["`True`\nwhere a weight is **kept** (the caller draws it; use it as is)", "in evaluation mode `mask` is ignored,\nwhatever it holds",
+               "|error| ≤ 1e-9 + 1e-9 × |expected|", "Every $p$ with $0 \\le p < 1$ is allowed",
+               "new float64 arrays shaped\nlike `x`, `W` and `b`"]
+TOL_DC = 1e-9
+
+
+def dropconnect_case(rng, p=None):
+    n, d, h = (int(v) for v in rng.integers(1, 7, size=3))
+    x, W, b = rng.normal(size=(n, d)), rng.normal(size=(d, h)), rng.normal(size=h)
+    mask = rng.random((d, h)) < rng.uniform(0.2, 0.8)
+    mask.flat[int(rng.integers(mask.size))] = True  # at least one kept weight, whose scale is checked
+    if p is None:
+        p = float(rng.uniform(0.05, 0.95))
+    return x, W, b, mask, p
+
+
+def torch_dropconnect(x, W, b, scale, dout):
+    xt, Wt, bt = (t(a).requires_grad_(True) for a in (x, W, b))
+    out = xt @ (Wt * t(scale)) + bt
+    out.backward(t(dout))
+    return out.detach().numpy(), xt.grad.numpy(), Wt.grad.numpy(), bt.grad.numpy()
+
+
+def check_dropconnect(student, rng, x, W, b, p, mode, mask, scale, case):
+    dout = rng.normal(size=(x.shape[0], W.shape[1]))
+    result, after, seen = student.observe("dropconnect_forward", x, W, b, p, mode, mask)
+    expect_unchanged([x, W, b, p, mode, mask], after, "dropconnect_forward")
+    expect_fresh(seen, "dropconnect_forward", ("argument 1", "argument 2", "argument 3", "argument 6"), within="[0]")
+    out, cache = expect_tuple(result, 2, "dropconnect_forward")
+    want = torch_dropconnect(x, W, b, scale, dout)
+    expect_close(out, want[0], "dropconnect_forward", case, rtol=TOL_DC, atol=TOL_DC)
+    result, after, seen = student.observe("dropconnect_backward", dout, cache)
+    expect_unchanged([dout], after[:1], "dropconnect_backward")
+    expect_fresh(seen, "dropconnect_backward", ("argument 1",))
+    grads = expect_tuple(result, 3, "dropconnect_backward")
+    for name, got, w in zip(("dx", "dW", "db"), grads, want[1:]):
+        expect_close(got, w, f"dropconnect_backward {name}", case, rtol=TOL_DC, atol=TOL_DC)
+
+
+@part("dropconnect", states=PURE + DROPCONNECT + ["kept weights are divided by $q$\nin training"],
+      shown=["against torch autograd", "the inputs are left alone", "p = 0.999"])
+def test_dropconnect_train_mode_matches_autograd(student, rng):
+    """in train mode the layer uses W * mask / (1 - p); forward and the three gradients match autograd"""
+    for trial in range(6):
+        x, W, b, mask, p = dropconnect_case(rng, [0.0, 0.999][trial] if trial < 2 else None)
+        case = {0: "train mode, p = 0", 1: "train mode, p = 0.999"}.get(trial, "train mode with a given mask")
+        check_dropconnect(student, rng, x, W, b, p, "train", mask, mask / (1 - p), case)
+
+
+@part("dropconnect", states=["In evaluation mode the layer is\n$xW + b$"], shown=["Eval mode is the plain layer"])
+def test_dropconnect_eval_mode_is_the_plain_layer(student, rng):
+    """in eval mode the layer is x @ W + b with ordinary gradients, whatever the mask holds"""
+    for trial in range(3):
+        x, W, b, mask, p = dropconnect_case(rng)
+        check_dropconnect(student, rng, x, W, b, p, "eval", mask if trial else None, np.ones(W.shape),
+                          "eval mode" + (" (a mask is given and must be ignored)" if trial else ""))
+
+
+@part("dropconnect", states=["row $i$ of $M$ is all zeros"], shown=["whole rows dropped"])
+def test_dropconnect_with_whole_rows_dropped_is_dropout(student, rng):
+    """a mask whose rows are all True or all False gives dropout of the input units"""
+    x, W, b, _, p = dropconnect_case(rng)
+    units = rng.random(x.shape[1]) < 0.5
+    units[0] = True
+    mask = np.repeat(units[:, None], W.shape[1], axis=1)
+    out, _ = expect_tuple(student.dropconnect_forward(x, W, b, p, "train", mask), 2, "dropconnect_forward")
+    expect_close(out, (x * units / (1 - p)) @ W + b, "dropconnect_forward", "whole rows of the mask dropped",
+                 rtol=TOL_DC, atol=TOL_DC)
+
+
+SD = ["survival_prob` is a float in $(0, 1]$", "In training mode `gate` is\n`0` or `1` (an int, a bool or a float",
+      "in evaluation mode `gate` is ignored", "(never\n`dout` itself or a view of it)", "|error| ≤ 1e-12 + 1e-12 × |expected|",
+      "as in the paper"]
+
+
+@part("stochastic_depth", states=PURE + SD + ["$dx = d\\text{out}$ through the identity, always"],
+      shown=["against torch autograd", "block dropped", "dx must be a new array"])
+def test_stochastic_depth_matches_autograd(student, rng):
+    """out = x + gate * residual in training, x + survival_prob * residual at test; gradients as autograd"""
+    modes = [("train", 1), ("train", 0), ("train", True), ("train", False), ("train", 1.0), ("eval", None), ("eval", 0)]
+    for trial, (mode, gate) in enumerate(modes):
+        shape = random_shape(rng)
+        x, r, dout = rng.normal(size=shape), rng.normal(size=shape), rng.normal(size=shape)
+        p = 1.0 if trial == 0 else float(rng.uniform(0.3, 0.95))  # p = 1: a block that is never dropped
+        scale = p if mode == "eval" else float(gate)
+        case = f"{mode} mode, gate {gate!r}" if mode == "train" else "eval mode" + (" (gate ignored)" if gate is not None else "")
+        result, after, seen = student.observe("stochastic_depth_forward", x, r, p, mode, gate)
+        expect_unchanged([x, r, p, mode, gate], after, "stochastic_depth_forward")
+        expect_fresh(seen, "stochastic_depth_forward", ("argument 1", "argument 2"), within="[0]")
+        out, cache = expect_tuple(result, 2, "stochastic_depth_forward")
+        xt, rt = t(x).requires_grad_(True), t(r).requires_grad_(True)
+        out_t = xt + scale * rt
+        out_t.backward(t(dout))
+        expect_close(out, out_t.detach().numpy(), "stochastic_depth_forward", case, rtol=1e-12, atol=1e-12)
+        result, after, seen = student.observe("stochastic_depth_backward", dout, cache)
+        expect_unchanged([dout], after[:1], "stochastic_depth_backward")
+        expect_fresh(seen, "stochastic_depth_backward", ("argument 1",))
+        dx, dres = expect_tuple(result, 2, "stochastic_depth_backward")
+        expect_close(dx, xt.grad.numpy(), "stochastic_depth_backward dx", case, rtol=1e-12, atol=1e-12)
+        expect_close(dres, rt.grad.numpy(), "stochastic_depth_backward dresidual", case, rtol=1e-12, atol=1e-12)

@@ -287,3 +287,64 @@ def should_abort(loss_history, initial_loss, factor=3.0):
 ''',
     },
 }
+ALTERNATIVES["dropconnect"] = {
+    "np.where mask, dict cache, scaled after the product": '''
+def dropconnect_forward(x, W, b, p_drop, mode, mask=None):
+    if mode == "train":
+        q = 1.0 - p_drop
+        masked = np.where(mask, W, 0.0)
+        out = (x @ masked) / q + b
+        return out, {"x": x.copy(), "Wm": masked, "q": q, "mask": np.array(mask, dtype=bool)}
+    return x @ W + b, {"x": x.copy(), "Wm": W.copy(), "q": 1.0, "mask": np.ones(W.shape, dtype=bool)}
+
+
+def dropconnect_backward(dout, cache):
+    x, Wm, q, mask = cache["x"], cache["Wm"], cache["q"], cache["mask"]
+    dx = (dout @ Wm.T) / q
+    dW = np.where(mask, x.T @ dout, 0.0) / q
+    return dx, dW, np.sum(dout, axis=0)
+''',
+    "einsum, list cache": '''
+def dropconnect_forward(x, W, b, p_drop, mode, mask=None):
+    eff = W.astype(np.float64) if mode == "eval" else W * mask * (1.0 / (1.0 - p_drop))
+    out = np.einsum("nd,dh->nh", x, eff) + b[None, :]
+    factor = np.ones_like(W) if mode == "eval" else mask * (1.0 / (1.0 - p_drop))
+    return out, [x.copy(), eff, factor]
+
+
+def dropconnect_backward(dout, cache):
+    x, eff, factor = cache
+    dx = np.einsum("nh,dh->nd", dout, eff)
+    dW = np.einsum("nd,nh->dh", x, dout) * factor
+    db = np.einsum("nh->h", dout)
+    return dx, dW, db
+''',
+}
+
+ALTERNATIVES["stochastic_depth"] = {
+    "copy and add in place, tuple cache with the mode": '''
+def stochastic_depth_forward(x, residual, survival_prob, mode, gate=None):
+    out = np.array(x, dtype=np.float64, copy=True)
+    s = survival_prob if mode == "eval" else (1.0 if gate else 0.0)
+    out += s * residual
+    return out, (mode, float(s))
+
+
+def stochastic_depth_backward(dout, cache):
+    _, s = cache
+    return np.copy(dout).astype(np.float64), np.multiply(dout, s)
+''',
+    "branch on the gate, dict cache": '''
+def stochastic_depth_forward(x, residual, survival_prob, mode, gate=None):
+    if mode == "eval":
+        return x + survival_prob * residual, {"scale": float(survival_prob)}
+    if int(gate) == 1:
+        return x + residual, {"scale": 1.0}
+    return x.copy(), {"scale": 0.0}
+
+
+def stochastic_depth_backward(dout, cache):
+    dres = dout * cache["scale"] if cache["scale"] != 0 else np.zeros_like(dout)
+    return dout.copy(), dres
+''',
+}

@@ -295,3 +295,99 @@ def should_abort(loss_history, initial_loss, factor=3.0):
 ''',
     },
 }
+MUTANTS["dropconnect"] = {
+    "no 1 / q scale on the kept weights": '''
+def dropconnect_forward(x, W, b, p_drop, mode, mask=None):
+    scale = np.ones(W.shape) if mode == "eval" else np.asarray(mask, dtype=np.float64)
+    return x @ (W * scale) + b, (x, W * scale, scale)
+''',
+    "dW without the mask and scale": '''
+def dropconnect_backward(dout, cache):
+    x, W_used, scale = cache
+    return dout @ W_used.T, x.T @ dout, dout.sum(axis=0)
+''',
+    "dx through the full weights W": '''
+def dropconnect_forward(x, W, b, p_drop, mode, mask=None):
+    scale = np.ones(W.shape) if mode == "eval" else np.asarray(mask, dtype=np.float64) / (1.0 - p_drop)
+    return x @ (W * scale) + b, (x, W, scale)
+
+
+def dropconnect_backward(dout, cache):
+    x, W, scale = cache
+    return dout @ W.T, (x.T @ dout) * scale, dout.sum(axis=0)
+''',
+    "applies the mask in eval mode when one is given": '''
+def dropconnect_forward(x, W, b, p_drop, mode, mask=None):
+    scale = np.ones(W.shape) if mask is None else np.asarray(mask, dtype=np.float64) / (1.0 - p_drop)
+    return x @ (W * scale) + b, (x, W * scale, scale)
+''',
+    "old-style: no scale in training, times q in eval": '''
+def dropconnect_forward(x, W, b, p_drop, mode, mask=None):
+    scale = np.full(W.shape, 1.0 - p_drop) if mode == "eval" else np.asarray(mask, dtype=np.float64)
+    return x @ (W * scale) + b, (x, W * scale, scale)
+''',
+    "masks W in place": '''
+def dropconnect_forward(x, W, b, p_drop, mode, mask=None):
+    scale = np.ones(W.shape) if mode == "eval" else np.asarray(mask, dtype=np.float64) / (1.0 - p_drop)
+    W *= scale
+    return x @ W + b, (x, W.copy(), scale)
+''',
+    "db is the mean over the batch": '''
+def dropconnect_backward(dout, cache):
+    x, W_used, scale = cache
+    return dout @ W_used.T, (x.T @ dout) * scale, dout.mean(axis=0)
+''',
+    "the bias is divided by q too": '''
+def dropconnect_forward(x, W, b, p_drop, mode, mask=None):
+    if mode == "eval":
+        scale, bs = np.ones(W.shape), 1.0
+    else:
+        scale, bs = np.asarray(mask, dtype=np.float64) / (1.0 - p_drop), 1.0 / (1.0 - p_drop)
+    return x @ (W * scale) + b * bs, (x, W * scale, scale)
+''',
+}
+
+MUTANTS["stochastic_depth"] = {
+    "inverted scaling (divides the kept branch by survival_prob, nothing at test)": '''
+def stochastic_depth_forward(x, residual, survival_prob, mode, gate=None):
+    scale = float(gate) / survival_prob if mode == "train" else 1.0
+    return x + scale * residual, scale
+''',
+    "eval mode forgets the survival probability": '''
+def stochastic_depth_forward(x, residual, survival_prob, mode, gate=None):
+    scale = float(gate) if mode == "train" else 1.0
+    return x + scale * residual, scale
+''',
+    "eval mode drops the block": '''
+def stochastic_depth_forward(x, residual, survival_prob, mode, gate=None):
+    scale = float(gate) if mode == "train" else 0.0
+    return x + scale * residual, scale
+''',
+    "backward gates the identity path too": '''
+def stochastic_depth_backward(dout, cache):
+    return cache * np.array(dout, dtype=np.float64), cache * np.array(dout, dtype=np.float64)
+''',
+    "backward passes dout into the branch whatever the gate": '''
+def stochastic_depth_backward(dout, cache):
+    return np.array(dout, dtype=np.float64), np.array(dout, dtype=np.float64)
+''',
+    "returns dout itself as dx": '''
+def stochastic_depth_backward(dout, cache):
+    return dout, cache * dout
+''',
+    "returns x itself when the block is dropped": '''
+def stochastic_depth_forward(x, residual, survival_prob, mode, gate=None):
+    scale = float(gate) if mode == "train" else float(survival_prob)
+    if scale == 0:
+        return x, scale
+    return x + scale * residual, scale
+''',
+    "a gate of True or False is taken as the survival probability": '''
+def stochastic_depth_forward(x, residual, survival_prob, mode, gate=None):
+    if mode == "eval" or isinstance(gate, bool):
+        scale = float(survival_prob)
+    else:
+        scale = float(gate)
+    return x + scale * residual, scale
+''',
+}
