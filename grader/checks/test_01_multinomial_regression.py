@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from grader.harness import (CheckFailure, expect_array, expect_close, expect_float, expect_no_alias,
                             expect_tuple, expect_unchanged, part)
+from grader.kernel import StudentRaised
 
 # Tolerances (float64). Results are compared entrywise: |got - want| <= ATOL + RTOL * |want|.
 RTOL, ATOL = 1e-10, 1e-12          # values computed in a different but equivalent order
@@ -400,3 +401,117 @@ def test_standardize_uses_the_given_training_statistics(student, ref, rng):
                      f"{'one new row' if n == 1 else 'new rows'} with training statistics", rtol=RTOL, atol=ATOL)
         expect_close(got, ref.standardize(X_new, mean, std), "standardize(X, mean, std)", "new rows",
                      rtol=RTOL, atol=ATOL)
+
+
+# -- whitening ------------------------------------------------------------------------------------
+# Tolerances stated in the notebook: each mean as for fit_standardizer; W entrywise to within 1e-9
+# times its largest |entry|, on data whose largest covariance eigenvalue is at most 1e6 times eps (an
+# eigenvalue computed by eigh or an SVD is off by about 1e-16 times the largest, which moves
+# 1 / sqrt(lam + eps) by a relative 1e-16 * lam_max / eps at most).
+W_TOL = 1e-9
+
+
+def zca_reference(X, eps):
+    """The ZCA matrix from its definition, with numpy's eigh and, independently, torch's."""
+    Xc = X - X.mean(axis=0)
+    lam, U = np.linalg.eigh(Xc.T @ Xc / len(X))
+    d = X.shape[1]
+    lam_t, U_t = torch.linalg.eigh(torch.cov(t(X).T, correction=0).reshape(d, d))  # 0-d when d = 1
+    return (U / np.sqrt(lam + eps)) @ U.T, (U_t @ torch.diag(1.0 / torch.sqrt(lam_t + eps)) @ U_t.T).numpy()
+
+
+def expect_whitening(student, X, eps, case):
+    mean, W = expect_tuple(student.fit_whitening(X, eps), 2, "fit_whitening")
+    d = X.shape[1]
+    mean = expect_array(mean, (d,), "fit_whitening mean")
+    W = expect_array(W, (d, d), "fit_whitening W")
+    err = np.abs(mean - X.mean(axis=0))
+    if not np.all(err <= MEAN_TOL * np.abs(X).max(axis=0)):
+        raise CheckFailure(f"fit_whitening mean, {case}: wrong (tolerance: |error| <= 1e-12 * the largest |entry| "
+                           f"of the column)")
+    for want, by in zip(zca_reference(X, eps), ("np.linalg.eigh", "torch.linalg.eigh")):
+        try:
+            expect_close(W, want, "fit_whitening W", case, rtol=0.0, atol=W_TOL * np.abs(want).max())
+        except CheckFailure as err:
+            raise CheckFailure(f"{err} (the reference is U diag(1 / sqrt(lam + eps)) U^T from {by} of the "
+                               f"covariance normalised by N; tolerance 1e-9 times the largest |entry| of W)") from None
+    return mean, W
+
+
+def correlated(rng, n, d):
+    """n rows of d correlated features on different scales, with offsets; eps between 1e-5 and 1e-1
+    times the largest covariance eigenvalue (so never below 1e-6 of it)."""
+    X = rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) * 10.0 ** rng.uniform(-1, 1, size=d)
+    X += rng.normal(0, 20, size=d)
+    Xc = X - X.mean(axis=0)
+    lam_max = max(float(np.linalg.eigvalsh(Xc.T @ Xc / n)[-1]), 1e-3)
+    return X, lam_max * 10.0 ** float(rng.uniform(-5, -1))
+
+
+@part("whitening", states=["the ZCA matrix U diag(1 / sqrt(lam + eps)) U^T",
+                           "covariance normalised by N (ddof=0)", "W entrywise to within 1e-9 times the largest |entry| of W",
+                           "at most 1e6 times eps"],
+      shown=["W vs torch.linalg.eigh", "W of perfectly correlated columns (ZCA: U diag(...) U^T)"])
+def test_fit_whitening_matches_eigh_and_torch(student, rng):
+    """fit_whitening returns the column means and the ZCA matrix of the covariance normalised by N"""
+    for _ in range(4):
+        n, d = int(rng.integers(20, 120)), int(rng.integers(1, 9))
+        X, eps = correlated(rng, n, d)
+        expect_whitening(student, X, eps, "correlated features on different scales")
+
+
+@part("whitening", states=["does not depend on the signs or the order of the eigenvectors",
+                           "W is symmetric and equals (cov + eps I)^(-1/2)"],
+      shown=["W of a single example", "W of perfectly correlated columns"])
+def test_fit_whitening_singular_covariance(student, rng):
+    """fit_whitening handles singular covariances: fewer rows than features, a constant feature, an exact
+    duplicate feature, a single row (eigenvalue 0, so 1 / sqrt(eps) in those directions)"""
+    n, d = int(rng.integers(2, 5)), int(rng.integers(5, 9))
+    X, eps = correlated(rng, n, d)
+    expect_whitening(student, X, eps, "fewer examples than features")
+    X, eps = correlated(rng, int(rng.integers(10, 60)), int(rng.integers(3, 7)))
+    X[:, 0] = float(rng.integers(-40, 40)) * 0.25  # exactly representable: variance exactly 0
+    X[:, -1] = X[:, 1]
+    expect_whitening(student, X, eps, "a constant feature and a duplicated feature")
+    one = rng.normal(0, 5, size=(1, int(rng.integers(1, 6))))
+    eps = float(10.0 ** rng.uniform(-3, 1))
+    _, W = expect_whitening(student, one, eps, "a single training row")
+    expect_close(W, np.eye(one.shape[1]) / np.sqrt(eps), "fit_whitening W", "a single training row",
+                 rtol=1e-12, atol=0.0)
+
+
+@part("whitening", states=["Raise ValueError if eps <= 0"], shown=["must raise ValueError (eps must be > 0)"])
+def test_fit_whitening_rejects_nonpositive_eps(student, rng):
+    """fit_whitening raises ValueError for eps = 0 and for a negative eps"""
+    X, _ = correlated(rng, int(rng.integers(5, 30)), int(rng.integers(1, 5)))
+    for eps, case in ((0.0, "eps = 0"), (-float(10.0 ** rng.uniform(-6, 0)), "a negative eps")):
+        try:
+            student.fit_whitening(X, eps)
+        except StudentRaised as err:
+            if err.type_name != "ValueError":
+                raise CheckFailure(f"fit_whitening, {case}: raised {err.type_name}; expected a ValueError")
+            continue
+        raise CheckFailure(f"fit_whitening, {case}: returned normally; expected a ValueError")
+
+
+@part("whitening", states=["Do not modify X; return new arrays", "X itself is not modified", "(X - mean) @ W"],
+      shown=["fit_whitening or whiten modified its input", "whitened test data"])
+def test_whitening_is_pure_and_uses_training_statistics(student, ref, rng):
+    """fit_whitening and whiten leave their inputs unchanged and return new arrays; whiten applies the
+    training mean and W it is given to new data"""
+    for n in (1, int(rng.integers(2, 30))):
+        X, eps = correlated(rng, n, int(rng.integers(1, 6)))
+        _, after, seen = student.observe("fit_whitening", X, eps)
+        expect_unchanged([X, eps], after, "fit_whitening")
+        expect_no_alias(seen, "fit_whitening")
+    d = int(rng.integers(1, 7))
+    mean, A = rng.normal(0, 10, size=d), rng.normal(size=(d, d))
+    W = A @ A.T + np.eye(d)
+    for n in (1, int(rng.integers(2, 40))):
+        X_new = rng.normal(0, 5, size=(n, d)) + 3.0
+        got, after, seen = student.observe("whiten", X_new, mean, W)
+        expect_unchanged([X_new, mean, W], after, "whiten")
+        expect_no_alias(seen, "whiten")
+        case = f"{'one new row' if n == 1 else 'new rows'} with the training mean and W"
+        expect_close(got, (X_new - mean) @ W, "whiten(X, mean, W)", case, rtol=RTOL_GRAD, atol=ATOL_GRAD)
+        expect_close(got, ref.whiten(X_new, mean, W), "whiten(X, mean, W)", case, rtol=RTOL_GRAD, atol=ATOL_GRAD)

@@ -191,4 +191,57 @@ def standardize(X, mean, std):
     return (X - mean[None, :]) * (1.0 / std)[None, :]
 ''',
     },
+    "whitening": {
+        "SVD of the centred data, with the null space of a wide X completed by hand": '''
+def fit_whitening(X, eps):
+    if eps <= 0:
+        raise ValueError("eps must be positive")
+    X = np.array(X, dtype=np.float64)
+    mean = np.mean(X, axis=0)
+    Xc = X - mean
+    _, s, Vt = np.linalg.svd(Xc, full_matrices=False)   # Xc = U diag(s) Vt, cov = V diag(s^2 / N) Vt
+    lam = s ** 2 / X.shape[0]
+    V = Vt.T
+    W = (V / np.sqrt(lam + eps)) @ Vt
+    W += (np.eye(X.shape[1]) - V @ Vt) / np.sqrt(eps)   # directions the data never spans: eigenvalue 0
+    return mean, W
+
+
+def whiten(X, mean, W):
+    return np.matmul(np.subtract(X, mean), W)
+''',
+        "torch.linalg.eigh of cov + eps I, then a loop over the eigenvectors": '''
+import torch as _torch
+
+def fit_whitening(X, eps):
+    if not (eps > 0):
+        raise ValueError(f"eps = {eps}: it must be > 0")
+    Xt = _torch.as_tensor(np.asarray(X, dtype=np.float64))
+    mean = Xt.mean(dim=0)
+    C = _torch.cov(Xt.T, correction=0).reshape(Xt.shape[1], Xt.shape[1]) if Xt.shape[0] > 1 else \
+        _torch.zeros(Xt.shape[1], Xt.shape[1], dtype=_torch.float64)
+    lam, U = _torch.linalg.eigh(C + eps * _torch.eye(Xt.shape[1], dtype=_torch.float64))
+    W = _torch.zeros_like(C)
+    for k in range(len(lam)):
+        W += _torch.outer(U[:, k], U[:, k]) / _torch.sqrt(lam[k])
+    return mean.numpy().copy(), W.numpy().copy()
+
+
+def whiten(X, mean, W):
+    out = np.array(X, dtype=np.float64)
+    out -= mean
+    return out @ W
+''',
+        "covariance with np.cov(bias=True), eigenvalues clipped at 0": '''
+def fit_whitening(X, eps):
+    if eps <= 0.0:
+        raise ValueError("eps <= 0")
+    X = np.asarray(X, dtype=np.float64)
+    mean = X.mean(axis=0)
+    cov = np.atleast_2d(np.cov(X, rowvar=False, bias=True)) if len(X) > 1 else np.zeros((X.shape[1], X.shape[1]))
+    lam, U = np.linalg.eigh(cov)
+    lam = np.maximum(lam, 0.0)
+    return mean, U @ np.diag(1.0 / np.sqrt(lam + eps)) @ U.T
+''',
+    },
 }

@@ -224,4 +224,83 @@ def fit_standardizer(X):
     return X.mean(axis=0), X.std(axis=0)
 ''',
     },
+    "whitening": {
+        "covariance divided by N - 1": '''
+def fit_whitening(X, eps):
+    if not eps > 0:
+        raise ValueError("eps must be > 0")
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    lam, U = np.linalg.eigh(Xc.T @ Xc / max(len(X) - 1, 1))
+    return mean, (U / np.sqrt(lam + eps)) @ U.T
+''',
+        "eps outside the square root": '''
+def fit_whitening(X, eps):
+    if not eps > 0:
+        raise ValueError("eps must be > 0")
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    lam, U = np.linalg.eigh(Xc.T @ Xc / len(X))
+    return mean, (U / (np.sqrt(np.clip(lam, 0.0, None)) + eps)) @ U.T
+''',
+        "no centring (second moment instead of covariance)": '''
+def fit_whitening(X, eps):
+    if not eps > 0:
+        raise ValueError("eps must be > 0")
+    lam, U = np.linalg.eigh(X.T @ X / len(X))
+    return X.mean(axis=0), (U / np.sqrt(lam + eps)) @ U.T
+''',
+        "PCA whitening U diag(...) instead of ZCA": '''
+def fit_whitening(X, eps):
+    if not eps > 0:
+        raise ValueError("eps must be > 0")
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    lam, U = np.linalg.eigh(Xc.T @ Xc / len(X))
+    return mean, U / np.sqrt(lam + eps)
+''',
+        "no square root (inverse instead of inverse square root)": '''
+def fit_whitening(X, eps):
+    if not eps > 0:
+        raise ValueError("eps must be > 0")
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    lam, U = np.linalg.eigh(Xc.T @ Xc / len(X))
+    return mean, (U / (lam + eps)) @ U.T
+''',
+        "eps added only to zero eigenvalues": '''
+def fit_whitening(X, eps):
+    if not eps > 0:
+        raise ValueError("eps must be > 0")
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    lam, U = np.linalg.eigh(Xc.T @ Xc / len(X))
+    lam = np.where(lam > 1e-12 * max(lam.max(), 1e-300), lam, lam + eps)
+    return mean, (U / np.sqrt(lam)) @ U.T
+''',
+        "no check of eps": '''
+def fit_whitening(X, eps):
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    lam, U = np.linalg.eigh(Xc.T @ Xc / len(X))
+    return mean, (U / np.sqrt(np.abs(lam + eps) + 1e-300)) @ U.T
+''',
+        "whiten refits on the data it is given": '''
+def whiten(X, mean, W):
+    return (X - X.mean(axis=0)) @ W
+''',
+        "whiten works in place on X": '''
+def whiten(X, mean, W):
+    X -= mean
+    return X @ W
+''',
+        "a single row returns a view of X as its mean": '''
+_fit_whitening_right = fit_whitening
+
+def fit_whitening(X, eps):
+    if X.shape[0] == 1:
+        return X[0], _fit_whitening_right(X, eps)[1]
+    return _fit_whitening_right(X, eps)
+''',
+    },
 }
