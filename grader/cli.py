@@ -88,8 +88,14 @@ def print_report(report, path):
         if p["status"] != "passed":
             hint = (hint + " -> run the visible checks of this part's test cell").strip()
         rows.append((p["part"], f"{p['score']:g}/{p['points']:g}", STATUS_MARK[p["status"]], hint[:140]))
+    for m in report.get("manual", []):
+        rows.append((m["part"], f"-/{m['points']:g}", "BY HAND",
+                     "a written answer: your instructor grades it" if m["answered"]
+                     else "a written answer, still empty: write it in its cell"))
     _print_table(rows, ("part", "points", "status", "hint"))
-    print(f"total: {report['score']:g} / {report['max_score']:g}")
+    manual = report.get("manual_points", 0)
+    print(f"total: {report['score']:g} / {report['max_score']:g}"
+          + (f" graded automatically, plus {manual:g} point(s) of written answers to grade by hand" if manual else ""))
     for fault in report.get("course_faults", []):
         print(f"COURSE FAULT (not your work's; the parts it may have cost are marked for review): {fault}")
 
@@ -320,7 +326,8 @@ def summarize(work: Path, assignments, problems):
             # a course fault that cost no points (every part it could touch passed) is still listed
             unlisted = [f for f in r.get("course_faults", []) if not any(f in reason for reason in reasons)]
             rows.append((r["student"], a, f"{r['score']:g}/{r['max_score']:g}",
-                         " ".join(f"{p['part']}:{STATUS_MARK[p['status']]}" for p in r["parts"]),
+                         " ".join([f"{p['part']}:{STATUS_MARK[p['status']]}" for p in r["parts"]]
+                                  + [f"{m['part']}:by-hand" for m in r.get("manual", [])]),
                          _short(" | ".join(reasons + unlisted))))
             review += [(r["student"], a, p["part"], p["reason"]) for p in r["parts"] if p["status"] == "needs_review"]
             review += [(r["student"], a, "-", f) for f in unlisted]

@@ -55,5 +55,27 @@ def graded_parts(nb) -> dict[str, float]:
             for c in nb.cells if is_test_cell(c)}
 
 
+def is_manual_cell(cell) -> bool:
+    """A manually graded answer: a graded solution cell (a written answer the instructor marks in the
+    formgrader); never autograded, never scored by the hidden checks."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and bool(meta.get("solution"))
+
+
+def manual_parts(nb) -> dict[str, float]:
+    """grade_id -> points of every manually graded answer cell of a notebook, in order."""
+    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c).get("points", 0))
+            for c in nb.cells if is_manual_cell(c)}
+
+
+UNANSWERED = "YOUR ANSWER HERE"
+
+
+def answered(cell) -> bool:
+    """Whether a student wrote something in an answer cell (it is not empty or nbgrader's stub)."""
+    text = cell.get("source", "").strip()
+    return bool(text) and text != UNANSWERED
+
+
 def read_notebook(path) -> nbformat.NotebookNode:
     return nbformat.read(str(path), as_version=4)

@@ -69,6 +69,7 @@ class Report:
     seconds: float = 0.0
     internal: list = field(default_factory=list)  # instructor-only details (pytest reports)
     course_faults: list = field(default_factory=list)  # faults on the course's side (see the module doc)
+    manual: list = field(default_factory=list)  # [{"part", "points", "answered"}]: written answers to grade by hand
 
     @property
     def score(self):
@@ -78,9 +79,14 @@ class Report:
     def max_score(self):
         return sum(p.points for p in self.parts)
 
+    @property
+    def manual_points(self):
+        return sum(m["points"] for m in self.manual)
+
     def to_json(self):
         data = asdict(self)
         data["score"], data["max_score"] = self.score, self.max_score
+        data["manual_points"] = self.manual_points
         return json.dumps(data, indent=1)
 
 

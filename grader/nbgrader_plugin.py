@@ -101,6 +101,8 @@ class GradeWithHiddenChecks(NbGraderPreprocessor):
         with Gradebook(nbr["db_url"]) as gb:
             source = gb.find_notebook(nbr["notebook"], nbr["assignment"])
             expected = {name: float(c.max_score) for name, c in autograded_cells(source).items()}
+            answers = {c.name for c in source.solution_cells}
+            by_hand = {c.name: float(c.max_score) for c in source.grade_cells if c.name in answers}
             try:
                 late = float(gb.find_submission(nbr["assignment"], nbr["student"]).total_seconds_late)
             except MissingEntry:
@@ -112,6 +114,11 @@ class GradeWithHiddenChecks(NbGraderPreprocessor):
             sandbox=choose_sandbox(self.require_sandbox, self.log),
             cell_timeout=self.cell_timeout, call_timeout=self.call_timeout,
             notebook_timeout=self.notebook_timeout)
+        # Written answers: nbgrader leaves them to the formgrader; the report lists them as such, never failed.
+        submitted = {course.nbgrader_meta(c).get("grade_id"): c for c in nb.cells}
+        report.manual = [{"part": name, "points": points,
+                          "answered": name in submitted and course.answered(submitted[name])}
+                         for name, points in by_hand.items()]
         if late > 0:  # nbgrader's late policy (zero, in the course config) applies after this step
             reason = f"submitted {late / 3600:.1f} h after the due date: zero under the late policy"
             report.notes.append(reason)

@@ -89,8 +89,14 @@ def _goals(nb):
 
 def book_notebook(nb):
     """The page of one solution notebook: nbgrader's markers removed, each reference solution collapsed
-    under its exercise, outputs cleared (MyST-NB executes the notebook)."""
+    under its exercise, each written answer's model answer and rubric folded, outputs cleared (MyST-NB
+    executes the notebook)."""
     for cell in nb.cells:
+        if cell.cell_type == "markdown" and course.is_manual_cell(cell):
+            # a written answer graded by hand: the model answer and its rubric, folded
+            cell.source = (":::{admonition} A model answer, and the rubric the instructor grades with\n"
+                           ":class: dropdown\n\n" + cell.source.strip() + "\n:::")
+            continue
         if cell.cell_type != "code":
             continue
         cell.source = SOLUTION_MARKER.sub("", cell.source)

@@ -66,8 +66,11 @@ def test_release_holds_no_solution_code_and_no_hidden_tests(assignment):
     # answer lines that are specific enough to identify (short generic ones like `return x` may recur)
     leaked = [line for line in solution_lines(src) if len(line) > 25 and line in released_code]
     assert not leaked, f"solution lines found in the release: {leaked[:3]}"
-    stubs = [c for c in rel.cells if course.nbgrader_meta(c).get("solution")]
+    stubs = [c for c in rel.cells if course.nbgrader_meta(c).get("solution") and not course.is_manual_cell(c)]
     assert stubs and all("raise NotImplementedError()" in c.source for c in stubs)
+    written = [c for c in rel.cells if course.is_manual_cell(c)]
+    assert all(c.cell_type == "markdown" and not course.answered(c) for c in written), \
+        "a written answer is released as an empty answer cell"
 
 
 def test_source_notebooks_follow_the_course_conventions(assignment):
@@ -86,7 +89,7 @@ def test_source_notebooks_follow_the_course_conventions(assignment):
             assert not meta, "experiment cells carry no nbgrader metadata"
     assert nb.cells[0].cell_type == "markdown" and "Learning goals" in nb.cells[0].source
     assert "Time" in nb.cells[0].source, "the first cell says how long the notebook takes"
-    tail = "\n".join(c.source for c in nb.cells[-3:])
+    tail = "\n".join(c.source for c in nb.cells[-5:])  # summary, questions (a written answer), sources
     assert "Summary" in tail and "Questions" in tail
 
 

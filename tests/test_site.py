@@ -42,6 +42,10 @@ def test_book_notebook_folds_solutions_and_drops_markers():
         assert "hide-input" in cell.metadata["tags"]
         assert "### BEGIN SOLUTION" not in cell.source and "### END SOLUTION" not in cell.source
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    written = [c for c in site.book_notebook(course.read_notebook(course.source_notebook("04_initialization"))).cells
+               if course.is_manual_cell(c)]
+    assert written and all(c.source.startswith(":::{admonition} A model answer") and ":class: dropdown" in c.source
+                           for c in written)
 
 
 @pytest.mark.slow
