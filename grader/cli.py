@@ -56,12 +56,37 @@ def assignment_of(path: Path) -> str:
                      + ", ".join(course.source_notebook(a).name for a in course.assignments()) + ")")
 
 
+def release_key(assignment: str) -> str:
+    """What a released gradebook depends on: the source notebook, the course config, nbgrader's version."""
+    import hashlib
+    import nbgrader
+    digest = hashlib.sha256(course.source_notebook(assignment).read_bytes())
+    digest.update(course.CONFIG.read_bytes())
+    digest.update(nbgrader.__version__.encode())
+    return f"{assignment}-{digest.hexdigest()[:16]}"
+
+
+def prepared_work(assignment: str, work: Path):
+    """Put a gradebook that knows `assignment` into the fresh work folder `work`. nbgrader's
+    generate_assignment takes seconds (a Python start, the gradebook's migrations, the release); its
+    gradebook is kept in COURSE_WORK_DIR/check-cache and copied when the source has not changed."""
+    cached = course.WORK / "check-cache" / release_key(assignment) / "gradebook.db"
+    if cached.is_file():
+        shutil.copy(cached, work / "gradebook.db")
+        return
+    release([assignment], into=work / "release", work=work)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    shutil.copy(work / "gradebook.db", partial)
+    os.replace(partial, cached)
+
+
 def grade_one(path: Path, seed=None, extra=()) -> dict:
     """Autograde one notebook in a throwaway course work folder; return its report."""
     assignment = assignment_of(path)
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         work = Path(tmp)
-        release([assignment], into=work / "release", work=work)
+        prepared_work(assignment, work)
         dest = work / "submitted" / "self" / assignment
         dest.mkdir(parents=True)
         shutil.copy(path, dest / path.name)
