@@ -84,24 +84,26 @@ def torch_bn(x, gamma, beta, p, training):
     return out.numpy(), rm.numpy(), rv.numpy()
 
 
-def call_forward(student, x, gamma, beta, p):
-    out, cache, new = expect_tuple(student.batchnorm_forward(x, gamma, beta, p), 3, "batchnorm_forward")
+def call_forward(student, x, gamma, beta, p, fn="batchnorm_forward"):
+    out, cache, new = expect_tuple(getattr(student, fn)(x, gamma, beta, p), 3, fn)
     if not isinstance(new, dict):
-        raise CheckFailure(f"batchnorm_forward returned {type(new).__name__} as its third value; "
+        raise CheckFailure(f"{fn} returned {type(new).__name__} as its third value; "
                            "expected the new bn_param dict")
     for key in ("running_mean", "running_var"):
         if key not in new:
-            raise CheckFailure(f"the bn_param dict returned by batchnorm_forward has no {key!r}")
+            raise CheckFailure(f"the bn_param dict returned by {fn} has no {key!r}")
     return out, cache, new
 
 
-def check_forward(student, x, gamma, beta, p, case, training=True, offset=False):
-    out, _, new = call_forward(student, x, gamma, beta, p)
+def check_forward(student, x, gamma, beta, p, case, training=True, offset=False, fn="batchnorm_forward"):
+    """fn's output and new running statistics against torch (F.batch_norm takes (N, C) and (N, C, H, W))."""
+    out, _, new = call_forward(student, x, gamma, beta, p, fn)
     want_out, want_rm, want_rv = torch_bn(x, gamma, beta, p, training)
     rtol, atol, rtol_var = (RTOL_OFFSET, ATOL_OFFSET, RTOL_OFFSET_VAR) if offset else (RTOL, ATOL, RTOL_STAT)
-    expect_close(out, want_out, "batchnorm_forward out", case, rtol=rtol, atol=atol)
-    expect_close(new["running_mean"], want_rm, "new running_mean", case, rtol=RTOL_STAT, atol=ATOL_STAT)
-    expect_close(new["running_var"], want_rv, "new running_var", case, rtol=rtol_var, atol=ATOL_STAT)
+    prefix = "spatial " if fn.startswith("spatial") else ""
+    expect_close(out, want_out, f"{fn} out", case, rtol=rtol, atol=atol)
+    expect_close(new["running_mean"], want_rm, f"{prefix}new running_mean", case, rtol=RTOL_STAT, atol=ATOL_STAT)
+    expect_close(new["running_var"], want_rv, f"{prefix}new running_var", case, rtol=rtol_var, atol=ATOL_STAT)
     return out, new
 
 
@@ -462,25 +464,11 @@ def maps(rng, n=None, c=None, h=None, w=None):
 
 
 def call_spatial_forward(student, x, gamma, beta, p):
-    out, cache, new = expect_tuple(student.spatial_batchnorm_forward(x, gamma, beta, p), 3,
-                                   "spatial_batchnorm_forward")
-    if not isinstance(new, dict):
-        raise CheckFailure(f"spatial_batchnorm_forward returned {type(new).__name__} as its third value; "
-                           "expected the new bn_param dict")
-    for key in ("running_mean", "running_var"):
-        if key not in new:
-            raise CheckFailure(f"the bn_param dict returned by spatial_batchnorm_forward has no {key!r}")
-    return out, cache, new
+    return call_forward(student, x, gamma, beta, p, fn="spatial_batchnorm_forward")
 
 
 def check_spatial_forward(student, x, gamma, beta, p, case, training=True, offset=False):
-    out, _, new = call_spatial_forward(student, x, gamma, beta, p)
-    want_out, want_rm, want_rv = torch_bn(x, gamma, beta, p, training)
-    rtol, atol, rtol_var = (RTOL_OFFSET, ATOL_OFFSET, RTOL_OFFSET_VAR) if offset else (RTOL, ATOL, RTOL_STAT)
-    expect_close(out, want_out, "spatial_batchnorm_forward out", case, rtol=rtol, atol=atol)
-    expect_close(new["running_mean"], want_rm, "spatial new running_mean", case, rtol=RTOL_STAT, atol=ATOL_STAT)
-    expect_close(new["running_var"], want_rv, "spatial new running_var", case, rtol=rtol_var, atol=ATOL_STAT)
-    return out, new
+    return check_forward(student, x, gamma, beta, p, case, training, offset, fn="spatial_batchnorm_forward")
 
 
 @part("spatial_batchnorm_forward",
