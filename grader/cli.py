@@ -376,9 +376,21 @@ CELL_TARGET_S = 5.0           # the slowest cell of any notebook
 CHECK_OVERHEAD_TARGET_S = 3.0  # `grader check` wall time beyond the grading itself
 
 
+def kernel_cpu_seconds(client):
+    """CPU seconds (user + system, its children included) the kernel process has used so far, read from
+    /proc; None where that is not available. Unlike wall time it hardly depends on other load."""
+    try:
+        pid = client.km.provisioner.process.pid
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    except (AttributeError, OSError, ValueError, IndexError):
+        return None
+
+
 def execute_timed(assignment):
     """Execute one solution notebook top to bottom in a fresh kernel (as a student's "Run All");
-    returns (total seconds including the kernel start, [(seconds, cell index, first line)] per code cell)."""
+    returns (total seconds including the kernel start, [(seconds, cell index, first line)] per code cell,
+    the kernel's CPU seconds for the cells or None)."""
     from nbclient import NotebookClient
     src = course.source_notebook(assignment)
     nb = course.read_notebook(src)
@@ -388,6 +400,7 @@ def execute_timed(assignment):
         client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp}})
         t0 = time.perf_counter()
         with client.setup_kernel():
+            cpu0 = kernel_cpu_seconds(client)
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -395,7 +408,9 @@ def execute_timed(assignment):
                 client.execute_cell(cell, index)
                 first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
                 cells.append((time.perf_counter() - t, index, first))
-        return time.perf_counter() - t0, cells
+            cpu1 = kernel_cpu_seconds(client)
+        cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+        return time.perf_counter() - t0, cells, cpu
 
 
 def cmd_bench(args):
@@ -404,12 +419,14 @@ def cmd_bench(args):
     assignments = args.assignment or course.assignments()
     rows, exec_total, slowest_cells, overheads = [], 0.0, [], []
     print(f"machine: {os.cpu_count()} cores; torch threads and BLAS as the notebooks set them\n", flush=True)
+    cpu_total = 0.0
     for a in assignments:
-        t_exec, cells = execute_timed(a)
+        t_exec, cells, cpu = execute_timed(a)
         exec_total += t_exec
+        cpu_total += cpu or 0.0
         worst = max(cells, default=(0.0, -1, ""))
         slowest_cells.append((a, *worst))
-        row = [a, f"{t_exec:.1f}", f"{worst[0]:.1f}"]
+        row = [a, f"{t_exec:.1f}", "n/a" if cpu is None else f"{cpu:.1f}", f"{worst[0]:.1f}"]
         if not args.execute_only:
             t0 = time.perf_counter()
             report = grade_one(course.source_notebook(a))
@@ -419,11 +436,11 @@ def cmd_bench(args):
                     f"{report['seconds'] / t_exec:.2f}", f"{report['score']:g}/{report['max_score']:g}"]
         rows.append(tuple(row))
         print(f"  {a}: executed in {t_exec:.1f} s", file=sys.stderr, flush=True)
-    print("Per notebook (seconds): executing the solution top to bottom in a fresh kernel, and its slowest "
-          "cell" + ("" if args.execute_only else "; grading it (kernel without the experiment cells, plus the "
+    print("Per notebook (seconds): executing the solution top to bottom in a fresh kernel, the kernel's CPU time "
+          "for its cells (little affected by other load, unlike wall time), and the slowest cell" + ("" if args.execute_only else "; grading it (kernel without the experiment cells, plus the "
                     "hidden checks); `check` end to end (nbgrader generate_assignment + autograde in a fresh "
                     "work folder) and its start-up (check minus grading)") + "\n")
-    headers = ("notebook", "execute", "slowest cell")
+    headers = ("notebook", "execute", "kernel CPU", "slowest cell")
     if not args.execute_only:
         headers += ("grade", "check total", "check start-up", "grade/execute", "score")
     _print_table(rows, headers)
@@ -433,7 +450,7 @@ def cmd_bench(args):
               f"{COURSE_TARGET_S:.0f} s is for the whole course: run without naming notebooks)")
     else:
         print(f"\nwhole course, executed: {exec_total:.1f} s (target <= {COURSE_TARGET_S:.0f} s: "
-              f"{'met' if exec_total <= COURSE_TARGET_S else 'NOT met'})")
+              f"{'met' if exec_total <= COURSE_TARGET_S else 'NOT met'}); kernel CPU {cpu_total:.1f} s")
     print(f"slowest cell: {worst[1]:.1f} s, {worst[0]} cell {worst[2]} `{worst[3][:60]}` "
           f"(target <= {CELL_TARGET_S:.0f} s: {'met' if worst[1] <= CELL_TARGET_S else 'NOT met'})")
     if overheads:
