@@ -244,10 +244,9 @@ def course_adam(w, dw, config=None):
 
 
 def course_lr_at(schedule, step):
-    """Notebook 07's closed forms: "constant", "step", "exponential", "cosine"."""
+    """Notebook 07's closed forms: "step", "exponential", "cosine" (a constant rate: "exponential"
+    with gamma 1.0)."""
     name, base = schedule["name"], float(schedule["base_lr"])
-    if name == "constant":
-        return base
     if name == "step":
         return float(base * schedule["gamma"] ** (step // schedule["step_size"]))
     if name == "exponential":
