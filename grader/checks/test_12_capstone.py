@@ -24,7 +24,7 @@ RTOL_GRAD, ATOL_GRAD = 1e-8, 1e-11  # gradients through a few layers (entries of
 
 
 # -- random models -----------------------------------------------------------------------------------
-def random_model(rng, conv=True, p_drop=None):
+def random_model(rng, conv=True, p_drop=None, bn=None):
     """A random network: conv [-> spatial BN] -> relu [-> max pool] [-> dropout] -> affine, or, with
     conv=False, affine -> relu [-> dropout] -> affine. Returns (model, input shape without N)."""
     r = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731
@@ -37,7 +37,7 @@ def random_model(rng, conv=True, p_drop=None):
         layers.append({"kind": "conv", "params": {"w": rng.normal(0, 0.5, (f, c_in, k, k)), "b": rng.normal(0, 0.1, f)},
                        "conv_param": {"stride": stride, "pad": pad}})
         h = (size + 2 * pad - k) // stride + 1
-        if rng.random() < 0.8:
+        if (rng.random() < 0.8) if bn is None else bn:
             layers.append({"kind": "spatial_bn", "params": {"gamma": rng.uniform(0.5, 1.5, f), "beta": rng.normal(0, 0.2, f)},
                            "bn_param": {"mode": "train", "momentum": float(rng.choice([0.1, 0.3])), "eps": 1e-5,
                                         "running_mean": rng.normal(0, 0.1, f), "running_var": rng.uniform(0.5, 1.5, f)}})
@@ -153,7 +153,7 @@ def _same(a, b):
 def test_model_forward_eval_mode(student, rng):
     """in eval mode model_forward uses the running statistics and no dropout"""
     for trial in range(3):
-        model, shape = random_model(rng, p_drop=0.5)
+        model, shape = random_model(rng, p_drop=0.5, bn=True)
         x = batch(rng, shape)
         scores, _, _ = expect_tuple(student.model_forward(model, x, "eval", TOOLS, 3), 3, "model_forward")
         want = torch_net(model, x, "eval")[0]
@@ -332,8 +332,8 @@ def test_solver_step_leaves_inputs_unchanged(student, rng):
 
 
 # -- train ---------------------------------------------------------------------------------------
-def train_problem(rng):
-    model, shape = random_model(rng, p_drop=float(rng.choice([0.0, 0.2])))
+def train_problem(rng, p_drop=None):
+    model, shape = random_model(rng, p_drop=float(rng.choice([0.0, 0.2])) if p_drop is None else p_drop)
     n = int(rng.integers(9, 30))
     x = rng.normal(size=(n,) + shape)
     y = rng.integers(0, model["layers"][-1]["params"]["w"].shape[1], n)
@@ -352,7 +352,7 @@ def train_problem(rng):
 def test_train_matches_reference(student, ref, rng):
     """train follows the stated batches, seeds, schedule and solver steps (against the reference loop)"""
     for trial in range(2):
-        model, x, y, spec = train_problem(rng)
+        model, x, y, spec = train_problem(rng, p_drop=0.2 if trial == 0 else None)
         got_model, history = expect_tuple(student.train(model, x, y, spec, TOOLS), 2, "train")
         want_model, want = ref.train(model, x, y, spec, TOOLS)
         case = f"{spec['epochs']} epochs of {spec['optim']['rule']}, {len(x)} examples in batches of {spec['batch_size']}"
@@ -418,7 +418,7 @@ def test_unit_health(student, rng):
     """unit_health counts dead ReLU units and saturated tanh and sigmoid entries"""
     for trial in range(4):
         shape = (int(rng.integers(2, 8)),) + tuple(int(s) for s in rng.integers(1, 4, size=int(rng.integers(1, 4))))
-        tol = float(rng.choice([0.01, 0.05]))
+        tol = (0.05, 0.1, 0.02, 0.2)[trial]
         z = rng.normal(0, 2.0, shape)
         relu = np.maximum(z, 0)
         units = relu.reshape(shape[0], -1)
@@ -446,8 +446,8 @@ def test_unit_health(student, rng):
 
 
 # -- network_grad_check --------------------------------------------------------------------------
-def grad_check_problem(rng):
-    model, shape = random_model(rng, p_drop=float(rng.choice([0.0, 0.3])))
+def grad_check_problem(rng, p_drop=None):
+    model, shape = random_model(rng, p_drop=float(rng.choice([0.0, 0.3])) if p_drop is None else p_drop)
     x = batch(rng, shape, int(rng.integers(3, 6)))
     y = rng.integers(0, model["layers"][-1]["params"]["w"].shape[1], x.shape[0])
     names = [n for n in param_names(model)
@@ -466,7 +466,7 @@ def test_network_grad_check_against_reference(student, ref, rng):
     """network_grad_check picks the stated entries and computes the stated relative error (a large h,
     where the error is not rounding noise, against the reference)"""
     for trial in range(2):
-        model, x, y, names = grad_check_problem(rng)
+        model, x, y, names = grad_check_problem(rng, p_drop=0.3 if trial == 0 else None)
         reg, seed, n_entries = float(rng.choice([0.0, 0.1])), int(rng.integers(0, 50)), int(rng.integers(2, 6))
         h = float(rng.choice([3e-2, 1e-1]))
         got = student.network_grad_check(model, x, y, reg, TOOLS, names, h, n_entries, seed)
