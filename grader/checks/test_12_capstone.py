@@ -118,7 +118,7 @@ def scale_of(a):
 def test_model_forward_matches_torch(student, rng):
     """model_forward matches the same network in torch, in train mode, on random architectures"""
     for trial in range(5):
-        model, shape = random_model(rng, conv=trial != 4)
+        model, shape = random_model(rng, conv=trial != 4, bn=True if trial == 0 else None)
         x, seed = batch(rng, shape), int(rng.integers(0, 1000))
         scores, caches, new_model = expect_tuple(student.model_forward(model, x, "train", TOOLS, seed), 3, "model_forward")
         want, running, _, _ = torch_net(model, x, "train", seed)
@@ -335,13 +335,15 @@ def test_solver_step_leaves_inputs_unchanged(student, rng):
 def train_problem(rng, p_drop=None):
     model, shape = random_model(rng, p_drop=float(rng.choice([0.0, 0.2])) if p_drop is None else p_drop)
     n = int(rng.integers(9, 30))
+    batch_size = int(rng.integers(4, 9))
+    n += int(n % batch_size == 0)  # always a smaller last batch
     x = rng.normal(size=(n,) + shape)
     y = rng.integers(0, model["layers"][-1]["params"]["w"].shape[1], n)
     rule = str(rng.choice(["sgd_momentum", "adam"]))
     schedule = [{"name": "step", "base_lr": 0.05, "step_size": 2, "gamma": 0.5},
                 {"name": "cosine", "base_lr": 0.05, "t_max": 3}][int(rng.integers(0, 2))]
     spec = {"optim": {"rule": rule, "config": dict(RULES[rule])}, "schedule": schedule, "epochs": int(rng.integers(2, 4)),
-            "batch_size": int(rng.integers(4, 9)), "reg": float(rng.choice([0.0, 1e-3])), "seed": int(rng.integers(0, 100))}
+            "batch_size": batch_size, "reg": float(rng.choice([0.0, 1e-3])), "seed": int(rng.integers(0, 100))}
     return model, x, y, spec
 
 
@@ -385,16 +387,18 @@ def test_update_ratios(student, rng):
     for trial in range(3):
         model, _ = random_model(rng)
         new = {"layers": [dict(layer) for layer in model["layers"]]}
-        want = {}
+        want, j = {}, 0
         for i, layer in enumerate(new["layers"]):
             if "params" not in layer:
                 continue
             layer["params"] = {}
             for k, w in model["layers"][i]["params"].items():
-                choice = rng.random()
-                if choice < 0.15:  # a zero parameter that stays zero, or moves
+                forced = {0: "zero, moved", 1: "zero, unchanged"}.get(j) if trial == 0 else None
+                j += 1
+                if forced or rng.random() < 0.15:  # a zero parameter that stays zero, or moves
                     model["layers"][i]["params"][k] = w = np.zeros_like(w)
-                moved = w + rng.normal(0, float(rng.choice([1e-4, 1e-2, 1.0])), w.shape) * (rng.random() < 0.9)
+                moves = forced != "zero, unchanged" and (forced == "zero, moved" or rng.random() < 0.9)
+                moved = w + rng.normal(0, float(rng.choice([1e-4, 1e-2, 1.0])), w.shape) * moves
                 layer["params"][k] = moved
                 size, change = np.linalg.norm(w), np.linalg.norm(moved - w)
                 want[f"{i}.{k}"] = change / size if size > 0 else (0.0 if change == 0 else math.inf)
