@@ -92,7 +92,7 @@ def torch_net(model, x, mode, seed=0, y=None, reg=0.0, dout=None):
     if y is not None:
         total = F.cross_entropy(h, torch.tensor(np.asarray(y, dtype=np.int64)))
         total = total + 0.5 * reg * sum((v ** 2).sum() for k, v in params.items() if k.endswith(".w"))
-        loss = float(total)
+        loss = float(total.detach())
     elif dout is not None:
         total = (h * torch.tensor(dout)).sum()
     if y is not None or dout is not None:
