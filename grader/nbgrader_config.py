@@ -27,7 +27,7 @@ c.CourseDirectory.feedback_directory = f"{_work}/feedback"
 c.CourseDirectory.solution_directory = f"{_work}/released_solutions"
 # a long lock timeout: parallel graders take turns writing to the SQLite gradebook (WAL mode)
 c.CourseDirectory.db_url = f"sqlite:///{course.WORK / 'gradebook.db'}?timeout=120"
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "DESIGN.md"]  # DESIGN.md: notes for the course's developers
 
 # Students' stubs: the signature, docstring and return line stay; the body is theirs.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
