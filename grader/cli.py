@@ -377,8 +377,8 @@ CHECK_OVERHEAD_TARGET_S = 3.0  # `grader check` wall time beyond the grading its
 
 
 def kernel_cpu_seconds(client):
-    """CPU seconds (user + system, its children included) the kernel process has used so far, read from
-    /proc; None where that is not available. Unlike wall time it hardly depends on other load."""
+    """CPU seconds (user + system, its threads and children included) the kernel process has used so far,
+    read from /proc; None where that is not available."""
     try:
         pid = client.km.provisioner.process.pid
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -437,7 +437,8 @@ def cmd_bench(args):
         rows.append(tuple(row))
         print(f"  {a}: executed in {t_exec:.1f} s", file=sys.stderr, flush=True)
     print("Per notebook (seconds): executing the solution top to bottom in a fresh kernel, the kernel's CPU time "
-          "for its cells (little affected by other load, unlike wall time), and the slowest cell" + ("" if args.execute_only else "; grading it (kernel without the experiment cells, plus the "
+          "for its cells (all its threads: it can exceed the wall time, and it changes with the load too, "
+          "though less), and the slowest cell" + ("" if args.execute_only else "; grading it (kernel without the experiment cells, plus the "
                     "hidden checks); `check` end to end (nbgrader generate_assignment + autograde in a fresh "
                     "work folder) and its start-up (check minus grading)") + "\n")
     headers = ("notebook", "execute", "kernel CPU", "slowest cell")
