@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.kernel import StudentRaised
-from grader.harness import CheckFailure, expect_array, expect_close, expect_float, expect_tuple, expect_unchanged, part
+from grader.harness import CheckFailure, expect_close, expect_float, expect_tuple, expect_unchanged, part
 
 PLAIN = "plain data"
 TOOLS = "course"
@@ -172,17 +172,20 @@ def test_model_forward_leaves_inputs_unchanged(student, rng):
 
 
 # -- model_backward ------------------------------------------------------------------------------
+def expect_grads(grads, want, fn, case):
+    """grads: a dict with exactly want's keys, each entry within the gradient tolerance of want's."""
+    if not isinstance(grads, dict) or sorted(grads) != sorted(want):
+        got = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
+        raise CheckFailure(f"{fn} should return a dict with one key per parameter, "
+                           f"{sorted(want)}; got {got} ({case})")
+    for name, g in want.items():
+        expect_close(grads[name], g, f"{fn} grads[{name!r}]", case, rtol=RTOL_GRAD, atol=ATOL_GRAD * scale_of(g))
+
+
 def check_backward(student, model, x, seed, dout, case):
     _, caches, _ = expect_tuple(student.model_forward(model, x, "train", TOOLS, seed), 3, "model_forward")
     grads = student.model_backward(model, dout, caches, TOOLS)
-    want = torch_net(model, x, "train", seed, dout=dout)[3]
-    if not isinstance(grads, dict) or sorted(grads) != sorted(want):
-        got = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
-        raise CheckFailure(f"model_backward should return a dict with one key per parameter, "
-                           f"{sorted(want)}; got {got} ({case})")
-    for name, g in want.items():
-        expect_close(grads[name], g, f"model_backward grads[{name!r}]", case, rtol=RTOL_GRAD,
-                     atol=ATOL_GRAD * scale_of(g))
+    expect_grads(grads, torch_net(model, x, "train", seed, dout=dout)[3], "model_backward", case)
     return caches
 
 
@@ -209,10 +212,8 @@ def test_model_backward_two_forwards(student, rng):
     _, caches1, _ = expect_tuple(student.model_forward(model, x1, "train", TOOLS, 4), 3, "model_forward")
     student.model_forward(model, x2, "train", TOOLS, 9)
     grads = student.model_backward(model, d1, caches1, TOOLS)
-    want = torch_net(model, x1, "train", 4, dout=d1)[3]
-    for name, g in want.items():
-        expect_close(grads[name], g, f"model_backward grads[{name!r}]", "the first forward's caches, after a second forward",
-                     rtol=RTOL_GRAD, atol=ATOL_GRAD * scale_of(g))
+    expect_grads(grads, torch_net(model, x1, "train", 4, dout=d1)[3], "model_backward",
+                 "the first forward's caches, after a second forward")
 
 
 @part("model_backward", states=["Do not modify dscores, the caches or the model"],
@@ -243,10 +244,7 @@ def test_model_loss_matches_torch(student, rng):
         _, _, want_loss, want = torch_net(model, x, "train", seed, y=y, reg=reg)
         case = f"random network {trial + 1}, reg = {reg}"
         expect_close(expect_float(loss, "model_loss loss"), want_loss, "model_loss loss", case, rtol=RTOL, atol=ATOL)
-        if not isinstance(grads, dict) or sorted(grads) != sorted(want):
-            raise CheckFailure(f"model_loss's grads should have one key per parameter ({case})")
-        for name, g in want.items():
-            expect_close(grads[name], g, f"model_loss grads[{name!r}]", case, rtol=RTOL_GRAD, atol=ATOL_GRAD * scale_of(g))
+        expect_grads(grads, want, "model_loss", case)
 
 
 @part("model_loss", states=["in \"eval\" mode grads is an empty dict {}"], shown=["eval-mode loss"])
