@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import course
 from .nbgrader_run import NbgraderFailed, nbgrader
-from .submissions import collect, unpack
+from .submissions import unpack
 
 STATUS_MARK = {"passed": "ok", "failed": "FAIL", "needs_review": "REVIEW"}
 
@@ -49,11 +49,16 @@ def cmd_release(args):
 
 # -- check (self-grading through the same nbgrader autograde as the instructor's) ---------------
 def assignment_of(path: Path) -> str:
+    """The assignment of a notebook: by its name, else (a renamed copy) by its graded cells."""
+    from .submissions import check_notebook, identify
     for a in course.assignments():
         if course.source_notebook(a).name == path.name:
             return a
-    raise SystemExit(f"{path}: not a notebook of this course (expected one of: "
-                     + ", ".join(course.source_notebook(a).name for a in course.assignments()) + ")")
+    assignment, why = identify(path)
+    if assignment is None:
+        raise SystemExit(f"{path}: {check_notebook(path) or why}. Expected a notebook of this course: "
+                         + ", ".join(course.source_notebook(a).name for a in course.assignments()))
+    return assignment
 
 
 def release_key(assignment: str) -> str:
@@ -89,7 +94,7 @@ def grade_one(path: Path, seed=None, extra=()) -> dict:
         prepared_work(assignment, work)
         dest = work / "submitted" / "self" / assignment
         dest.mkdir(parents=True)
-        shutil.copy(path, dest / path.name)
+        shutil.copy(path, dest / course.source_notebook(assignment).name)
         args = ["autograde", assignment, "--student=self", "--force", *extra]
         if seed is not None:
             args.append(f"--GradeWithHiddenChecks.seed={seed}")
@@ -97,12 +102,18 @@ def grade_one(path: Path, seed=None, extra=()) -> dict:
         report_file = work / "reports" / assignment / "self.json"
         if not report_file.is_file():
             raise NbgraderFailed("autograde", proc)
-        return json.loads(report_file.read_text())
+        report = json.loads(report_file.read_text())
+        if path.name != course.source_notebook(assignment).name:
+            report["submitted_as"] = path.name
+        return report
 
 
 def print_report(report, path):
     print(f"\n{path}  (assignment {report['assignment']}, seed {report['seed']}, "
           f"sandbox {report['sandbox']}, {report['seconds']:.1f} s)")
+    if report.get("submitted_as"):
+        print(f"renamed: {report['submitted_as']} is not the course's name for this notebook; recognised by its "
+              f"graded cells as {course.source_notebook(report['assignment']).name} and graded as that notebook")
     if report["sandbox"] != "bubblewrap":
         print("WARNING: graded WITHOUT the bubblewrap sandbox (resource limits only). "
               "Install bubblewrap for the isolation instructors use: sudo apt-get install bubblewrap")
@@ -210,24 +221,41 @@ def cmd_autograde(args):
         if trouble:
             print(format_refusal(trouble, "grading"), file=sys.stderr)
             return 2
-    root, tmp = unpack(src)
+    from . import lms
     try:
-        found, problems = collect(root, args.assignment or None)
+        roster = lms.read_roster(args.roster) if args.roster else None
+    except lms.RosterError as err:
+        print(err, file=sys.stderr)
+        return 2
+    root, tmp = unpack(src)
+    staged = None
+    try:
+        found, problems, files_seen, staged = lms.gather(root, args.assignment or None, roster, args.due)
         work = course.WORK
         work.mkdir(parents=True, exist_ok=True)
         for line in problems:
-            print("PROBLEM " + line.line())
+            print(("NOTE " if line.note else "PROBLEM ") + line.line())
+        if not found:
+            print(f"nothing graded: {src} holds {files_seen} file(s) but no notebook to grade"
+                  + (" for " + ", ".join(args.assignment) if args.assignment else "")
+                  + (" (see the PROBLEM lines above)" if problems else " (it is empty)"), file=sys.stderr)
+            return 1
         assignments = sorted({a for _, a in found} | {p.assignment for p in problems if p.assignment})
         t0 = time.monotonic()
         # one nbgrader process releases what is needed before grading and writes feedback and CSV after
         finisher = WorkerProcess(work)
         try:
-            return _autograde(args, work, found, problems, assignments, finisher, t0)
+            rc = _autograde(args, work, found, problems, assignments, finisher, t0)
         finally:
             finisher.close()
+        if rc == 0 and (work / "grades.csv").is_file():
+            for path in lms.write_exports(work / "grades.csv", roster):
+                print(f"LMS:      {path}")
+        return rc
     finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        for folder in (tmp, staged):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _autograde(args, work, found, problems, assignments, finisher, t0):
@@ -283,7 +311,7 @@ def _grade(args, work, todo, extra, workers, pool):
         if dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
-        shutil.copy(nb, dest / nb.name)
+        shutil.copy(nb, dest / course.source_notebook(a).name)
         if (nb.parent / "timestamp.txt").is_file():
             shutil.copy(nb.parent / "timestamp.txt", dest / "timestamp.txt")
         (work / "reports" / a / f"{student}.json").unlink(missing_ok=True)
@@ -311,6 +339,8 @@ def _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, 
     """Zeros for what could not be graded, then feedback, the CSV, the summary and the plots."""
     from .batch import plot_summary
     for p in problems:
+        if p.note or not p.student or (not p.assignment and any(s == p.student for s, _ in found)):
+            continue  # a note, a file of no student, or a stray file of a student whose notebooks are graded
         targets = [p.assignment] if p.assignment else assignments
         for a in targets:
             if (p.student, a) not in found:
@@ -323,6 +353,10 @@ def _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, 
     ok, log = finisher.request({"export": str(grades_csv)}, timeout=600)
     if not ok:
         raise NbgraderFailed("export", types.SimpleNamespace(stdout=log, stderr="", returncode=1))
+    for (student, a), nb in found.items():  # a renamed notebook: say so in its report
+        report = work / "reports" / a / f"{student}.json"
+        if nb.name != course.source_notebook(a).name and report.is_file():
+            report.write_text(json.dumps(dict(json.loads(report.read_text()), submitted_as=nb.name), indent=1))
     summarize(work, assignments, problems)
     pictures = [plot_summary(work, a) for a in assignments]
     total = time.monotonic() - t0
@@ -353,14 +387,16 @@ def summarize(work: Path, assignments, problems):
             rows.append((r["student"], a, f"{r['score']:g}/{r['max_score']:g}",
                          " ".join([f"{p['part']}:{STATUS_MARK[p['status']]}" for p in r["parts"]]
                                   + [f"{m['part']}:by-hand" for m in r.get("manual", [])]),
-                         _short(" | ".join(reasons + unlisted))))
+                         _short(" | ".join(reasons + unlisted
+                                           + ([f"renamed from {r['submitted_as']}"] if r.get("submitted_as") else [])))))
             review += [(r["student"], a, p["part"], p["reason"]) for p in r["parts"] if p["status"] == "needs_review"]
             review += [(r["student"], a, "-", f) for f in unlisted]
     if rows:
         print()
         _print_table(rows, ("student", "assignment", "score", "parts", "why review"))
     seen = {(r[0], r[1]) for r in review}
-    review += [(p.student, p.assignment or "-", "-", p.reason) for p in problems if (p.student, p.assignment) not in seen]
+    review += [(p.student or "-", p.assignment or "-", "-", f"{p.path}: {p.reason}")
+               for p in problems if not p.note and (p.student, p.assignment) not in seen]
     with open(work / "needs_review.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["student", "assignment", "part", "reason"])
@@ -577,6 +613,8 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=0, help="parallel gradings on this machine (default: cores)")
     p.add_argument("--scheduler", help="address of a Dask scheduler to grade on its workers instead")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded from the same file")
+    p.add_argument("--roster", help="CSV with columns id,name,lms_id,email,github: maps LMS ids, names and GitHub "
+                   "users to student ids, and fills the LMS grade files")
     p.add_argument("--due", help="due date of the graded assignments (e.g. 2026-12-01T17:00:00+00:00); a "
                    "submission whose timestamp.txt is later scores zero and is listed for review")
     p.add_argument("--cell-timeout", type=float, help="seconds one student cell may run (default 60)")
