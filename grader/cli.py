@@ -230,7 +230,7 @@ def cmd_autograde(args):
     root, tmp = unpack(src)
     staged = None
     try:
-        found, problems, files_seen, staged = lms.gather(root, args.assignment or None, roster, args.due)
+        found, problems, files_seen, staged, canvas_ids = lms.gather(root, args.assignment or None, roster, args.due)
         work = course.WORK
         work.mkdir(parents=True, exist_ok=True)
         for line in problems:
@@ -249,7 +249,7 @@ def cmd_autograde(args):
         finally:
             finisher.close()
         if rc == 0 and (work / "grades.csv").is_file():
-            for path in lms.write_exports(work / "grades.csv", roster):
+            for path in lms.write_exports(work / "grades.csv", roster, lms.remember_canvas_ids(work, canvas_ids)):
                 print(f"LMS:      {path}")
         return rc
     finally:

@@ -54,7 +54,7 @@ ROSTER_COLUMNS = ("id", "name", "lms_id", "email", "github")
 
 CANVAS = re.compile(r"^(?P<name>[^\W_]+)_(?P<late>LATE_)?(?P<uid>\d+)_(?P<att>\d+)_(?P<file>.+)$")
 CANVAS_COPY = re.compile(r"^(?P<stem>.+)-(?P<n>\d+)$")
-MOODLE_DIR = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assign(?:submission|feedback)_(?P<plugin>[a-z]+)_$")
+MOODLE_DIR = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_$")
 MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.+)$")
 BLACKBOARD = re.compile(r"^(?P<assignment>.+)_(?P<user>[^_]+)_attempt_"
                         r"(?P<date>\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)(?:_(?P<file>.+))?$")
@@ -149,6 +149,7 @@ class Entry:
     order: tuple = ()    # larger is later, among copies of the same student and assignment
     timestamp: datetime | None = None
     late_mark: bool = False
+    lms_id: str = ""     # the LMS's own id of the student (Canvas: the user id)
 
 
 def _student(roster, keys, fallback, origin, layout, problems):
@@ -156,9 +157,10 @@ def _student(roster, keys, fallback, origin, layout, problems):
         return fallback
     found = roster.find(*keys)
     if found is None:
-        problems.append(Problem(fallback, origin, f"{layout}: not in the roster {roster.path.name} (looked up "
-                                + ", ".join(f"{c}={v}" for c, v in keys if v) + f"); graded as {fallback}. "
-                                "Add the student to the roster to grade them under their login"))
+        reason = (f"{layout}: not in the roster {roster.path.name} (looked up " + ", ".join(f"{c}={v}" for c, v in keys if v)
+                  + f"); graded as {fallback}. Add the student to the roster to grade them under their login")
+        if not any(p.student == fallback and p.reason == reason for p in problems):  # once per student
+            problems.append(Problem(fallback, origin, reason))
         return fallback
     return found
 
@@ -263,7 +265,7 @@ def scan(root: Path, roster: Roster | None = None):
             copy = CANVAS_COPY.match(stem) if dot else None
             name = f"{copy['stem']}.{ext}" if copy else m["file"]
             entries.append(Entry(student, p, name, rel, "Canvas", order=(int(m["att"]), int(copy["n"]) if copy else 0),
-                                 late_mark=bool(m["late"])))
+                                 late_mark=bool(m["late"]), lms_id=m["uid"]))
             continue
         m = MOODLE_FILE.match(p.name)
         if m:
@@ -309,14 +311,15 @@ def _utc(stamp: datetime) -> str:
 def stage(root: Path, roster=None, due: datetime | None = None):
     """Lay a download out as nbgrader's <student>/<assignment>/<notebook> in a temporary folder.
 
-    Returns (folder, problems, origin, files_seen, temporary): `origin` maps each staged file to where it
-    came from; `folder` is the download itself (and `temporary` None) when it holds nothing but
-    nbgrader's layout, else the temporary folder the caller removes."""
+    Returns (folder, problems, origin, files_seen, temporary, canvas_ids): `origin` maps each staged file
+    to where it came from; `folder` is the download itself (and `temporary` None) when it holds nothing
+    but nbgrader's layout, else the temporary folder the caller removes; `canvas_ids` maps a student id
+    to the Canvas user id of their files."""
     root = _descend(root)
     entries, plain, problems = scan(root, roster)
     files_seen = sum(1 for p in root.rglob("*") if p.is_file() and ".git" not in p.relative_to(root).parts)
     if not entries and not problems:
-        return root, [], {}, files_seen, None
+        return root, [], {}, files_seen, None, {}
     out = Path(tempfile.mkdtemp(prefix="lms-"))
     origin = {}
     for folder in plain:
@@ -362,7 +365,8 @@ def stage(root: Path, roster=None, due: datetime | None = None):
                                         "due date, so the late policy applies", assignment or "", note=True))
         if stamp is not None and assignment:
             (folder / "timestamp.txt").write_text(_utc(stamp))
-    return out, problems, origin, files_seen, out
+    canvas_ids = {e.student: e.lms_id for e in entries if e.layout == "Canvas"}
+    return out, problems, origin, files_seen, out, canvas_ids
 
 
 def parse_due(text: str | None) -> datetime | None:
@@ -374,19 +378,31 @@ def parse_due(text: str | None) -> datetime | None:
 
 def gather(root: Path, assignments=None, roster=None, due=None):
     """Every submission in `root` (nbgrader's layout or an LMS download): ({(student, assignment):
-    notebook}, [Problem], files seen, a temporary folder to remove or None)."""
-    staged, problems, origin, files_seen, temporary = stage(root, roster, parse_due(due))
+    notebook}, [Problem], files seen, a temporary folder to remove or None, {student: Canvas user id})."""
+    staged, problems, origin, files_seen, temporary, canvas_ids = stage(root, roster, parse_due(due))
     found, more = collect(staged, assignments, origin=origin)
-    return found, problems + more, files_seen, temporary
+    return found, problems + more, files_seen, temporary, canvas_ids
+
+
+def remember_canvas_ids(work: Path, canvas_ids: dict) -> dict:
+    """Keep the Canvas user ids met in downloads (work/canvas_ids.json), for the Canvas grade file."""
+    import json
+    path = work / "canvas_ids.json"
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    if canvas_ids:
+        known.update(canvas_ids)
+        path.write_text(json.dumps(known, indent=1, sort_keys=True))
+    return known
 
 
 # -- grades for the LMS ----------------------------------------------------------------------------
-def write_exports(grades_csv: Path, roster: Roster | None = None) -> list[Path]:
+def write_exports(grades_csv: Path, roster: Roster | None = None, canvas_ids: dict | None = None) -> list[Path]:
     """From nbgrader's grades.csv, write beside it grades_canvas.csv (Canvas's gradebook import: Student,
     ID, SIS User ID, SIS Login ID, Section, one column per assignment, a "Points Possible" row) and
     grades_moodle.csv (Moodle's CSV grade import: an identifier column, username and e-mail address,
     then one column per grade item; Moodle asks which column identifies the user and which item each
-    column fills)."""
+    column fills). The Canvas ID column is the roster's lms_id, else the Canvas user id the student's
+    files carried in a Canvas download (`canvas_ids`), else empty (Canvas then matches the SIS Login ID)."""
     with open(grades_csv, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assignments = sorted({r["assignment"] for r in rows})
@@ -412,7 +428,7 @@ def write_exports(grades_csv: Path, roster: Roster | None = None) -> list[Path]:
         w.writerow(["Points Possible", "", "", "", "", *(fmt(points[a]) for a in assignments)])
         for s in students:
             info = roster.row(s) if roster else {}
-            canvas_id = info.get("lms_id", "") if roster else (s if s.isdigit() else "")
+            canvas_id = info.get("lms_id") or (canvas_ids or {}).get(s, "")
             w.writerow([name(s), canvas_id if canvas_id.isdigit() else "", "", s, "",
                         *(fmt(score.get((s, a))) for a in assignments)])
     moodle = grades_csv.with_name("grades_moodle.csv")

@@ -39,7 +39,7 @@ def put(folder: Path, name: str, source: Path | None = None, text: str | None = 
 
 
 def gather(root, roster=None, due=None, assignments=None):
-    found, problems, seen, temporary = lms.gather(root, assignments, roster, due)
+    found, problems, seen, temporary, _ = lms.gather(root, assignments, roster, due)
     lines = [("NOTE " if p.note else "PROBLEM ") + p.line() for p in problems]
     return found, problems, lines, temporary
 
@@ -68,6 +68,7 @@ def test_canvas_without_roster_uses_the_canvas_user_id(tmp_path):
     canvas_download(tmp_path)
     found, problems, lines, _ = gather(tmp_path, due=DUE)
     assert sorted(found) == [("12345", S.A), ("222", S.A), ("444", S.A)]
+    assert lms.gather(tmp_path, None, None, DUE)[4] == {"12345": "12345", "222": "222", "444": "444"}
     # the latest resubmission is graded, the earlier one is named as dropped
     assert found[("12345", S.A)].read_bytes() == course.source_notebook(S.A).read_bytes()
     assert any(line.startswith("NOTE 12345: doejohn_12345_678901_") and "dropped" in line
@@ -256,6 +257,10 @@ def test_lms_grade_files(tmp_path):
         rows = list(csv.reader(fh))
     assert rows == [["Username", "Email address", S.A, "06_optimizers"], ["444", "", "3.5", ""],
                     ["jdoe", "jdoe@uni.example", "12", "0"]]
+    # a numeric login is not taken for a Canvas id; a Canvas download's user id is
+    lms.write_exports(grades, None, {"444": "444"})
+    with open(canvas, newline="") as fh:
+        assert [r[:4] for r in csv.reader(fh)][2:] == [["444", "444", "", "444"], ["jdoe", "", "", "jdoe"]]
 
 
 # -- one Canvas zip through the real autograde ------------------------------------------------------------
@@ -283,8 +288,10 @@ def test_a_canvas_zip_is_graded_end_to_end(tmp_path):
         grades = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
     assert grades == {"jdoe": total, "aroe": 0.0, "777": total}
     assert "NOTE jdoe: doejohn_12345_678901_multinomial_regression.ipynb" in out and "dropped" in out
-    assert "PROBLEM 777: catcopy_777_888_multinomial_regression (1).ipynb" not in out
-    assert "NOTE 777: catcopy_777_888_multinomial_regression (1).ipynb: renamed from" in out
+    about_renamed = [line for line in out.splitlines() if "catcopy_777_888" in line]
+    assert len(about_renamed) == 2, about_renamed  # renamed (a note), and once: not on the roster
+    assert "NOTE 777: catcopy_777_888_multinomial_regression (1).ipynb: renamed from" in about_renamed[1]
+    assert "not in the roster" in about_renamed[0] and "graded as 777" in about_renamed[0]
     assert "PROBLEM 777: catcopy_777_889_notes.docx: Canvas: not a notebook" in out
     assert "graded 3 notebook(s)" in out
     late = json.loads((work / "reports" / S.A / "aroe.json").read_text())
@@ -296,9 +303,11 @@ def test_a_canvas_zip_is_graded_end_to_end(tmp_path):
     assert "aroe" in review and "notes.docx" in review and "jdoe" not in review
     with open(work / "grades_canvas.csv", newline="") as fh:
         canvas = list(csv.DictReader(fh))
-    assert canvas[0]["Student"] == "Points Possible" and float(canvas[0][S.A]) == total
+    with open(work / "grades.csv") as fh:
+        possible = {float(r["max_score"]) for r in csv.DictReader(fh)}  # written answers included
+    assert canvas[0]["Student"] == "Points Possible" and {float(canvas[0][S.A])} == possible
     assert {r["SIS Login ID"]: (r["ID"], float(r[S.A])) for r in canvas[1:]} == {
-        "jdoe": ("12345", total), "aroe": ("222", 0.0), "777": ("", total)}
+        "jdoe": ("12345", total), "aroe": ("222", 0.0), "777": ("777", total)}  # 777: from the download
     with open(work / "grades_moodle.csv", newline="") as fh:
         moodle = {r["Username"]: r for r in csv.DictReader(fh)}
     assert moodle["jdoe"]["Email address"] == "jdoe@uni.example" and float(moodle["jdoe"][S.A]) == total
