@@ -87,21 +87,38 @@ def prepared_work(assignment: str, work: Path):
 
 
 def grade_one(path: Path, seed=None, extra=()) -> dict:
-    """Autograde one notebook in a throwaway course work folder; return its report."""
+    """Autograde one notebook in a throwaway course work folder; return its report.
+
+    nbgrader's own autograde (NbGraderAPI.autograde, as the formgrader and the grading workers run it)
+    with the course config, in this process: the same preprocessors, sandbox, hidden checks and
+    scores as `nbgrader autograde`, without a second Python importing nbgrader, torch and the checks
+    (seconds of start-up per check). The reference solution starts loading at once, while nbgrader
+    prepares the submission and the student's cells run."""
+    import contextlib
+    import io
+    import warnings
+    from . import grading
+    from .worker import make_api
     assignment = assignment_of(path)
+    grading.start_loading_reference(assignment)
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         work = Path(tmp)
         prepared_work(assignment, work)
         dest = work / "submitted" / "self" / assignment
         dest.mkdir(parents=True)
         shutil.copy(path, dest / course.source_notebook(assignment).name)
-        args = ["autograde", assignment, "--student=self", "--force", *extra]
+        argv = list(extra)
         if seed is not None:
-            args.append(f"--GradeWithHiddenChecks.seed={seed}")
-        proc = nbgrader(*args, work=work, check=False)
+            argv.append(f"--GradeWithHiddenChecks.seed={seed}")
+        noise = io.StringIO()
+        with warnings.catch_warnings(), contextlib.redirect_stderr(noise):
+            warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings, as a quiet `nbgrader autograde` shows none
+            api = make_api(argv, work=work)
+            result = api.autograde(assignment, "self", force=True, create=True)
         report_file = work / "reports" / assignment / "self.json"
         if not report_file.is_file():
-            raise NbgraderFailed("autograde", proc)
+            raise NbgraderFailed("autograde", types.SimpleNamespace(
+                stdout=result.get("log", "") + noise.getvalue(), stderr=result.get("error", ""), returncode=1))
         report = json.loads(report_file.read_text())
         if path.name != course.source_notebook(assignment).name:
             report["submitted_as"] = path.name
@@ -161,11 +178,25 @@ def cmd_check(args):
     paths = [Path(p) for p in args.notebooks] or [course.NOTEBOOKS / a / course.source_notebook(a).name
                                                   for a in course.assignments()]
     worst = 0
+    preflight = None
     if not args.no_preflight and any(p.is_file() for p in paths):
-        trouble = quick_preflight()
+        # The preflight's kernel (the helper and data inside the sandbox) runs while the first notebook
+        # is graded; no score is shown before it has passed, and none at all when it fails.
+        from concurrent.futures import ThreadPoolExecutor
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preflight")
+        preflight = pool.submit(quick_preflight)
+        pool.shutdown(wait=False)
+
+    def refused():
+        nonlocal preflight
+        if preflight is None:
+            return False
+        trouble, preflight = preflight.result(), None
         if trouble:
             print(format_refusal(trouble, "your grading"), file=sys.stderr)
-            return 2
+            return True
+        return False
+
     for path in paths:
         if not path.is_file():
             print(f"{path}: no such notebook. Give the path of your .ipynb file.", file=sys.stderr)
@@ -174,9 +205,13 @@ def cmd_check(args):
         try:
             report = grade_one(path, seed=args.seed)
         except NbgraderFailed as err:
+            if refused():
+                return 2
             print(f"{path}: could not be graded.\n{err}", file=sys.stderr)
             worst = 2
             continue
+        if refused():
+            return 2
         print_report(report, path)
         if report["score"] < report["max_score"]:
             worst = max(worst, 1)
@@ -258,15 +293,21 @@ def cmd_autograde(args):
                 shutil.rmtree(folder, ignore_errors=True)
 
 
+_phase_s: dict = {}  # seconds of each phase of the last autograde, written to timings.json for bench
+
+
 def _autograde(args, work, found, problems, assignments, finisher, t0):
     """Release what is missing, grade the tasks, then feedback, the CSV, the summary and the plots."""
     from .batch import Pool, enable_wal, is_done, run_preflight, sha256
+    _phase_s.clear()
+    t_release = time.monotonic()
     for a in assignments:
         if not (work / "gradebook.db").exists() or args.release or not (work / "release" / a).is_dir():
             ok, log = finisher.request({"release": a, "into": str(work / "release")}, timeout=1800)
             if not ok:
                 raise NbgraderFailed(f"generate_assignment {a}",
                                      types.SimpleNamespace(stdout=log, stderr="", returncode=1))
+    _phase_s["release_s"] = time.monotonic() - t_release
     if (work / "gradebook.db").exists():
         enable_wal(work / "gradebook.db")
     if args.due:
@@ -296,6 +337,7 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
             if trouble:
                 print(format_refusal(trouble, "grading"), file=sys.stderr)
                 return 2
+            _phase_s["preflight_s"] = time.monotonic() - t_pre
             print(f"preflight: the helper and data check out and the reference solution of {len(graded)} "
                   f"assignment(s) earns full marks in the grading sandbox ({time.monotonic() - t_pre:.1f} s)")
         tasks, t_grading = _grade(args, work, todo, extra, workers, pool)
@@ -331,7 +373,10 @@ def _grade(args, work, todo, extra, workers, pool):
         record_without_notebook(work, result["assignment"], result["student"], reason)
 
     t_grading = time.monotonic()
-    run_tasks(tasks, work, workers, args.scheduler, extra, on_done=finished, pool=pool)
+    results = run_tasks(tasks, work, workers, args.scheduler, extra, on_done=finished, pool=pool)
+    per_task = _phase_s.setdefault("task_s", {})  # seconds per graded notebook, by assignment (for bench)
+    for result in results:
+        per_task.setdefault(result["assignment"], []).append(round(result["seconds"], 3))
     return tasks, time.monotonic() - t_grading
 
 
@@ -346,13 +391,17 @@ def _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, 
             if (p.student, a) not in found:
                 record_without_notebook(work, a, p.student, p.reason)
     grades_csv = work / "grades.csv"
+    t_feedback = time.monotonic()
     for a in assignments:
         ok, log = finisher.request({"feedback": a}, timeout=1800)
         if not ok:
             print(f"PROBLEM feedback for {a} could not be generated:\n{log[-3000:]}", file=sys.stderr)
+    _phase_s["feedback_s"] = time.monotonic() - t_feedback
+    t_export = time.monotonic()
     ok, log = finisher.request({"export": str(grades_csv)}, timeout=600)
     if not ok:
         raise NbgraderFailed("export", types.SimpleNamespace(stdout=log, stderr="", returncode=1))
+    _phase_s["export_s"] = time.monotonic() - t_export
     for (student, a), nb in found.items():  # a renamed notebook: say so in its report
         report = work / "reports" / a / f"{student}.json"
         if nb.name != course.source_notebook(a).name and report.is_file():
@@ -361,7 +410,7 @@ def _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, 
     pictures = [plot_summary(work, a) for a in assignments]
     total = time.monotonic() - t0
     (work / "timings.json").write_text(json.dumps({"notebooks": len(tasks), "workers": workers,
-                                                   "grading_s": t_grading, "total_s": total}))
+                                                   "grading_s": t_grading, "total_s": total, **_phase_s}))
     print(f"\ngraded {len(tasks)} notebook(s) in {total:.1f} s ({t_grading:.1f} s grading, "
           f"the rest release, feedback, export and plots)")
     print(f"grades:   {grades_csv}")

@@ -25,9 +25,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 
-def make_api(argv):
+def make_api(argv, work=None):
+    """nbgrader's API with the course config (and `argv`'s --Class.trait=value settings). work: a work
+    folder other than this process's COURSE_WORK_DIR (`grader check`'s throwaway one): the config's
+    paths are computed for it, exactly as in a process started with COURSE_WORK_DIR=work."""
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
@@ -35,7 +39,15 @@ def make_api(argv):
 
     from . import course
     config = Config()
-    config.merge(PyFileConfigLoader(course.CONFIG.name, path=str(course.CONFIG.parent)).load_config())
+    if work is None:
+        config.merge(PyFileConfigLoader(course.CONFIG.name, path=str(course.CONFIG.parent)).load_config())
+    else:
+        saved, course.WORK = course.WORK, Path(work)
+        try:  # the config file derives every work path from course.WORK when it is loaded
+            config.merge(PyFileConfigLoader(course.CONFIG.name, path=str(course.CONFIG.parent)).load_config())
+        finally:
+            course.WORK = saved
+        config.GradeWithHiddenChecks.report_dir = str(Path(work) / "reports")  # its default: course.WORK's
     if argv:
         config.merge(KVArgParseConfigLoader(argv=list(argv)).load_config())
     return NbGraderAPI(CourseDirectory(config=config), config=config)
