@@ -655,7 +655,8 @@ def main(argv=None):
                    help="grade even when the course helper or data fail their check (those parts: review)")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("autograde", help="grade a folder or zip of student submissions")
-    p.add_argument("submissions", help="folder of <student>/<assignment>/<notebook>.ipynb, or a .zip of it")
+    p.add_argument("submissions", help="folder of <student>/<assignment>/<notebook>.ipynb, or a .zip of it, or a "
+                   "Canvas, Moodle, Blackboard or GitHub Classroom download")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.add_argument("--release", action="store_true", help="re-register the assignments in the gradebook first")
     p.add_argument("--require-sandbox", action="store_true", help="refuse to grade without bubblewrap")
