@@ -34,6 +34,16 @@ GitHub Classroom: one repository per student, `<assignment-prefix>-<githubuser>/
 
 Every file that no layout explains gets a problem line; nothing is ignored silently.
 
+Checked against: Moodle's file names as the open-source parsers of its downloads split them
+(https://github.com/gondree/canvas-offline-grading, moodle_submissions.py); Canvas's gradebook import
+columns as the Ohio State University's guide lists them (Student name or ID or SIS User ID, SIS Login
+ID, Section, one column per assignment; a column of a new name creates a new assignment:
+https://teaching.resources.osu.edu/toolsets/carmencanvas/guides/calculating-final-grades/import-csv-file-carmen-grades);
+Moodle's CSV grade import, where the teacher maps the identifying column ("Map from" / "Map to",
+e.g. e-mail address) and each grade column (https://github.com/aaronsamuel137/moodle-autograder).
+Canvas's `LATE_` and `-N` and Blackboard's attempt files and their .txt fields are as the issue and
+instructors describe them; no live LMS was at hand to download from, so they are assumptions.
+
 The roster (`--roster FILE`) is a CSV with a header; `id` (the login nbgrader uses) is required,
 `name`, `lms_id` (the LMS's own user id or username), `email` and `github` are optional.
 """

@@ -21,6 +21,7 @@ from grader.submissions import collect
 
 NAME = S.NAME                     # multinomial_regression.ipynb
 OPT = "optimizers.ipynb"
+OPT_A = "06_optimizers"
 DUE = "2026-12-01T17:00:00+00:00"
 
 
@@ -158,6 +159,28 @@ def test_blackboard_username_through_the_roster(tmp_path):
     roster = write_roster(tmp_path / "roster.csv", ["jdoe,John Doe,u1234567,jdoe@uni.example,"])
     found, _, _, _ = gather(tmp_path / "dl", roster=roster)
     assert list(found) == [("jdoe", S.A)]
+
+
+def test_blackboard_username_with_an_underscore_as_its_record_spells_it(tmp_path):
+    blackboard_attempt(tmp_path, "j_doe", "2026-11-30-10-00-00", zone="UTC")
+    found, problems, _, _ = gather(tmp_path)
+    assert list(found) == [("j_doe", S.A)] and not problems
+
+
+def test_a_moodle_zip_as_moodle_makes_it(tmp_path):
+    from grader.submissions import unpack
+    with zipfile.ZipFile(tmp_path / "moodle.zip", "w") as zf:
+        zf.write(release_of(S.A), f"John Doe_1001_assignsubmission_file_/{NAME}")
+        zf.write(release_of(OPT_A), f"John Doe_1001_assignsubmission_file_/{OPT}")
+        zf.writestr("Anna Roe_1002_assignsubmission_file_/essay.pdf", "%PDF")
+    root, tmp = unpack(tmp_path / "moodle.zip")
+    try:
+        found, problems, lines, _ = gather(root)
+    finally:
+        shutil.rmtree(tmp)
+    assert sorted(found) == [("1001", S.A), ("1001", OPT_A)]
+    assert any(line.startswith("PROBLEM 1002: Anna Roe_1002_assignsubmission_file_/essay.pdf: Moodle: not a notebook")
+               for line in lines)
 
 
 # -- GitHub Classroom ----------------------------------------------------------------------------------
