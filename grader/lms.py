@@ -41,8 +41,9 @@ ID, Section, one column per assignment; a column of a new name creates a new ass
 https://teaching.resources.osu.edu/toolsets/carmencanvas/guides/calculating-final-grades/import-csv-file-carmen-grades);
 Moodle's CSV grade import, where the teacher maps the identifying column ("Map from" / "Map to",
 e.g. e-mail address) and each grade column (https://github.com/aaronsamuel137/moodle-autograder).
-Canvas's `LATE_` and `-N` and Blackboard's attempt files and their .txt fields are as the issue and
-instructors describe them; no live LMS was at hand to download from, so they are assumptions.
+Canvas's `LATE_` and `-N` and Blackboard's attempt files and their .txt fields follow the issue's
+description and common knowledge of these downloads; no live LMS was at hand to download from, so
+they remain assumptions.
 
 The roster (`--roster FILE`) is a CSV with a header; `id` (the login nbgrader uses) is required,
 `name`, `lms_id` (the LMS's own user id or username), `email` and `github` are optional.
