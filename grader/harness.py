@@ -203,6 +203,16 @@ class StudentProxy:
             raise CheckFailure(f"{where} is {bad.what}" if bad.at else f"{where} {bad.what}")
         return value
 
+    def call_each(self, name, calls):
+        """`name(*args)` for every args tuple of `calls`, in order, in one round trip to the kernel; yields
+        each result as `student.name(*args)` would return it, and raises where that call would raise
+        (the kernel stops there too). For sweeps of independent calls whose results are compared after."""
+        calls = [(tuple(args), {}) for args in calls]
+        for outcome in self._session.call_many(name, calls):
+            if isinstance(outcome, BaseException):
+                raise outcome
+            yield self._plain(name, outcome)
+
     def call_keeping_args(self, name, *args, **kwargs):
         """Call and also return the arguments as they were after the call (to check mutation)."""
         value, after = self._session.call(name, *args, return_args=True, **kwargs)
