@@ -6,8 +6,9 @@ Dask worker) keeps one of these processes and sends it one task per line on stdi
 
     {"student": "...", "assignment": "..."}
 
-and reads one line back: {"ok": true|false, "log": "..."}. After grading, the same process writes
-the feedback ({"feedback": "<assignment>"}) and the grades CSV ({"export": "<path>"}); before
+and reads one line back: {"ok": true|false, "log": "..."}; a graded submission's feedback HTML is
+written right after it, by the same worker. After grading, one such process writes any feedback still
+missing ({"feedback": "<assignment>"}) and the grades CSV ({"export": "<path>"}); before
 grading, it releases assignments into the gradebook ({"release": "<assignment>", "into": "<folder>"})
 and checks that each assignment's reference solution earns full marks ({"preflight": "<assignment>"},
 grader/preflight.py). It runs nbgrader's own autograde (NbGraderAPI.autograde, the formgrader's
@@ -102,6 +103,13 @@ def main(argv=None):
                 result = preflight(api, task["preflight"])
             else:
                 result = api.autograde(task["assignment"], task["student"], force=True, create=True)
+                if result.get("success"):
+                    # its feedback HTML at once, in this worker: a large class's feedback is then written
+                    # in parallel rather than by one process at the end (a missing one is made there)
+                    feedback = api.generate_feedback(task["assignment"], task["student"], force=True)
+                    if not feedback.get("success"):
+                        result = dict(result, log=result.get("log", "") + "\nfeedback could not be generated:\n"
+                                      + feedback.get("log", "") + feedback.get("error", ""))
             reply = {"ok": bool(result.get("success")),
                      "log": (result.get("log", "") + result.get("error", ""))[-20000:]}
         except Exception as err:  # noqa: BLE001 - reported to the caller, which records the failure
