@@ -3,6 +3,7 @@ part's points, and only that part's (and those of parts declared to call the bro
 every seed tried. More seeds: MUTANT_SEEDS=50, or tests/sweep_mutants.py."""
 import contextlib
 import copy
+import functools
 import io
 import os
 
@@ -12,7 +13,7 @@ from conftest import ASSIGNMENTS, REPO, full_scores, grade
 from grader import course, reference
 from grader.harness import run_checks
 from grader.kernel import InProcessSession
-from sweep_mutants import load_checks, load_corpus, run_part, seed_list
+from sweep_mutants import load_checks, load_corpus, run_all, run_part, seed_list
 
 SEEDS = int(os.environ.get("MUTANT_SEEDS", "4"))  # the first through the harness, the rest direct
 
@@ -51,32 +52,67 @@ def mutate(assignment, part, code, nb=None):
     return nb
 
 
+@functools.lru_cache(maxsize=None)
+def checks_of(assignment):
+    """The hidden checks of an assignment, imported once per test process."""
+    return load_checks(assignment)
+
+
+def quiet():
+    stack = contextlib.ExitStack()
+    stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+    stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+    return stack
+
+
 @pytest.mark.parametrize("assignment, part, name", cases())
 def test_mutant_loses_exactly_its_part(assignment, part, name):
     """In this process, through the kernel side's own request and reply code (InProcessSession): every
-    part through the real pytest harness on one seed (the mutant loses its part, and only its part and
-    the parts that call it), then its part's checks under more seeds, each of which must catch it.
-    tests/sweep_mutants.py runs the same under hundreds of seeds; the test below proves the sandboxed
-    path gives the same verdicts."""
+    check of every part on one seed, called in the harness's order with the harness's fixtures (the
+    mutant loses its part, and only its part and the parts that call it), then its part's checks under
+    more seeds, each of which must catch it. test_the_harness_gives_the_direct_verdicts shows the
+    pytest harness reaches the same verdicts as these direct calls; tests/sweep_mutants.py runs the
+    same under hundreds of seeds; test_mutants_lose_their_parts_through_the_sandbox proves the
+    sandboxed path gives the same verdicts."""
     mutants, depends = load_mutants(assignment)
-    with contextlib.redirect_stdout(io.StringIO()):
+    with quiet():
         ns = reference.execute(assignment, append={f"{part}_code": mutants[part][name]})
         ref = reference.load(assignment)
     session = InProcessSession(ns)
     seeds = seed_list(SEEDS, first=11)
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        run = run_checks(course.check_module(assignment), session, ref, seed=seeds[0])
-    assert not run.error, run.error
-    failed = {r.part for r in run.results if not r.passed}
+    checks = checks_of(assignment)
+    with quiet():
+        results = run_all(checks, session, ref, seeds[0])
+    failed = {p for p, _, problem in results if problem}
     assert part in failed, f"mutant '{name}' kept the points of {part} (seed {seeds[0]})"
     broken = {part} | {p for p, uses in depends.items() if part in uses}
     assert not failed - broken, f"mutant of {part} '{name}' cost {sorted(failed - broken)} their points: " + \
-        "; ".join(f"{r.part}: {r.message}" for r in run.results if not r.passed and r.part not in broken)
-    checks = load_checks(assignment)
+        "; ".join(f"{p}: {problem}" for p, _, problem in results if problem and p not in broken)
     for seed in seeds[1:]:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with quiet():
             survived = run_part(checks, part, session, ref, seed)
         assert not survived, f"mutant '{name}' of {part} survives seed {seed}"
+
+
+def test_the_harness_gives_the_direct_verdicts(assignment):
+    """The pytest harness that grades (grader.harness.run_checks) and the direct calls of the test
+    above agree check by check, on the reference and on the reference carrying a mutant in every
+    part (each run on a namespace of its own), so the per-mutant verdicts above are the harness's."""
+    mutants, _ = load_mutants(assignment)
+    every = {f"{part}_code": next(iter(named.values())) for part, named in mutants.items()}
+    with quiet():
+        ref = reference.load(assignment)
+    for what, append in (("the reference", {}), ("a mutant in every part", every)):
+        with quiet():
+            run = run_checks(course.check_module(assignment),
+                             InProcessSession(reference.execute(assignment, append=append)), ref, seed=11)
+            direct = run_all(checks_of(assignment),
+                             InProcessSession(reference.execute(assignment, append=append)), ref, 11)
+        assert not run.error, run.error
+        harness = [(r.part, r.name, r.passed) for r in run.results]
+        assert harness == [(p, title, problem is None) for p, title, problem in direct], what
+        lost = {p for p, _, passed in harness if not passed}
+        assert lost == (set(mutants) if append else set()), f"{what}: parts lost {sorted(lost)}"
 
 
 @pytest.mark.slow
