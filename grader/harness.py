@@ -213,6 +213,17 @@ class StudentProxy:
                 raise outcome
             yield self._plain(name, outcome)
 
+    def observe_each(self, name, calls):
+        """`observe(name, *args)` for every args tuple of `calls`, in order, in one round trip: yields
+        (value, arguments after the call, Observation) as `observe` returns them, and raises where that
+        call would raise (the kernel stops there too). For calls that do not depend on each other."""
+        calls = [(tuple(args), {}) for args in calls]
+        for outcome in self._session.call_many(name, calls, return_args=True, observe=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
+            value, after, seen = outcome
+            yield self._plain(name, value), after, seen
+
     def call_keeping_args(self, name, *args, **kwargs):
         """Call and also return the arguments as they were after the call (to check mutation)."""
         value, after = self._session.call(name, *args, return_args=True, **kwargs)

@@ -197,17 +197,18 @@ class KernelSession:
                        if o.get("output_type") == "stream" and o.get("name") == "stdout")
         return parse_reply(text, nonce, name, len(args), return_args, content.get("status") == "error", observe)
 
-    def call_many(self, name, calls) -> list:
+    def call_many(self, name, calls, return_args=False, observe=False) -> list:
         """Call the student's `name` once per (args, kwargs) of `calls`, in order, in one round trip (each
         call on its own decoded copy of its arguments, exactly as separate calls would get them); returns
-        parse_many's outcomes. The time limit is that of one call per call sent."""
-        nonce, req = call_many_request(name, calls)
+        parse_many's outcomes (each as `call` with the same flags would return it). The time limit is that
+        of one call per call sent."""
+        nonce, req = call_many_request(name, calls, return_args, observe)
         self._install()
         content, outputs = self._run(_CALL_TEMPLATE.format(name=self._helper, req=req),
                                      self.call_timeout * max(1, len(calls)), store_history=False)
         text = "".join(o.get("text", "") for o in outputs
                        if o.get("output_type") == "stream" and o.get("name") == "stdout")
-        return parse_many(text, nonce, name, calls, content.get("status") == "error")
+        return parse_many(text, nonce, name, calls, content.get("status") == "error", return_args, observe)
 
     def _install(self):
         """Define the calling code in the kernel, once."""
@@ -220,16 +221,16 @@ class KernelSession:
             self._helper = helper
 
 
-def call_many_request(name, calls):
+def call_many_request(name, calls, return_args=False, observe=False):
     """A fresh nonce and the JSON request for several calls of one function: calls = [(args, kwargs)]."""
     nonce = secrets.token_hex(16)
-    return nonce, json.dumps({"name": name, "nonce": nonce, "return_args": False, "observe": False,
-                              "fp_errors": False,
+    return nonce, json.dumps({"name": name, "nonce": nonce, "return_args": bool(return_args),
+                              "observe": bool(observe), "fp_errors": False,
                               "many": [[[wire.encode(a) for a in args], {k: wire.encode(v) for k, v in kwargs.items()}]
                                        for args, kwargs in calls]})
 
 
-def parse_many(text, nonce, name, calls, errored=False) -> list:
+def parse_many(text, nonce, name, calls, errored=False, return_args=False, observe=False) -> list:
     """The outcomes of a call_many request, in order: each a decoded value or the exception (StudentRaised,
     WireError) that a single call would have raised there; the list ends at the first exception."""
     parts = text.split(nonce)
@@ -251,14 +252,15 @@ def parse_many(text, nonce, name, calls, errored=False) -> list:
     if not isinstance(replies, list) or not 0 < len(replies) <= len(calls):
         raise wire.WireError("malformed reply")
     outcomes = []
-    for one in replies:
+    for one, (args, _) in zip(replies, calls):
         try:
-            outcomes.append(_outcome(one, name, 0, False, False))
+            outcomes.append(_outcome(one, name, len(args), return_args, observe))
         except (StudentRaised, wire.WireError) as err:
             outcomes.append(err)
             break
     else:
-        if len(outcomes) < len(calls) and not wire.find_rejected(outcomes[-1]):
+        last = outcomes[-1][0] if return_args or observe else outcomes[-1]
+        if len(outcomes) < len(calls) and not wire.find_rejected(last):
             raise wire.WireError("malformed reply")
     return outcomes
 
@@ -335,15 +337,15 @@ class InProcessSession:
             self._helper["_course_call"]()
         return parse_reply(buffer.getvalue(), nonce, name, len(args), return_args, observe=observe)
 
-    def call_many(self, name, calls) -> list:
+    def call_many(self, name, calls, return_args=False, observe=False) -> list:
         import contextlib
         import io
-        nonce, req = call_many_request(name, calls)
+        nonce, req = call_many_request(name, calls, return_args, observe)
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
             self._helper["_req"] = req
             self._helper["_course_call"]()
-        return parse_many(buffer.getvalue(), nonce, name, calls)
+        return parse_many(buffer.getvalue(), nonce, name, calls, return_args=return_args, observe=observe)
 
 
 def clean_env(home):
