@@ -373,12 +373,31 @@ def cmd_collect(args) -> int:
     return grader_main(argv)
 
 
+def _without_secret(work: Path, assignment: str) -> list[str]:
+    return sorted(h.parent.parent.name for h in (work / "feedback").glob(f"*/{assignment}/*.html")
+                  if not (h.parent / "submission_secret.txt").is_file())
+
+
 def cmd_feedback(args) -> int:
     settings = load_settings(args.state)
     _check_instructor(settings)
-    _nbgrader(settings, "release_feedback", args.assignment)
+    work = Path(settings["work"])
+    # nbgrader finds each student's feedback in the exchange by a hash keyed with the secret that
+    # their submit wrote beside the notebook; the course's autograde copies only the notebook and
+    # its timestamp, so the secret of the graded (collected) submission is put beside the feedback
+    for html in sorted((work / "feedback").glob(f"*/{args.assignment}/*.html")):
+        secret = work / "collected" / html.parent.parent.name / args.assignment / "submission_secret.txt"
+        if secret.is_file():
+            shutil.copy(secret, html.parent / "submission_secret.txt")
+        else:
+            print(f"PROBLEM {html.parent.parent.name}: no submission through the exchange (no "
+                  f"{secret.name} in {secret.parent}); their feedback stays in {html.parent}", file=sys.stderr)
+    missing = _without_secret(work, args.assignment)
+    extra = [f"--CourseDirectory.student_id_exclude={','.join(missing)}"] if missing else []
+    _nbgrader(settings, "release_feedback", args.assignment, *extra)
     feedback = Path(settings["work"]) / "feedback"
-    n = len(list(feedback.glob(f"*/{args.assignment}/*.html")))
+    n = len([h for h in feedback.glob(f"*/{args.assignment}/*.html")
+             if (h.parent / "submission_secret.txt").is_file()])
     print(f"released the feedback of {n} submission(s) of {args.assignment}; students press "
           "'Fetch Feedback' in their Assignments tab")
     return 0

@@ -53,6 +53,7 @@ def per_role(spawner):
     name = spawner.user.name
     if name in s["instructors"]:
         spawner.cmd = limited("007")  # files in the shared work folder stay readable by the other instructors
+        spawner.notebook_dir = s["repo"]  # nbgrader's formgrader serves only a course inside its server's root
         spawner.environment["JUPYTER_CONFIG_PATH"] = str(state / "jupyter" / "instructor")
         spawner.environment["COURSE_WORK_DIR"] = s["work"]
         spawner.environment["PYTHONPATH"] = s["repo"]
