@@ -139,6 +139,31 @@ class SearchGrant:
             os.chmod(path, mode)
 
 
+def server_process(user) -> Path:
+    """/proc/PID of `user`'s single-user server."""
+    uid = pwd.getpwnam(user).pw_uid
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid == uid and \
+                    b"jupyterhub.singleuser" in (entry / "cmdline").read_bytes():
+                return entry
+        except OSError:
+            continue
+    raise AssertionError(f"no server process runs as {user}")
+
+
+def server_limits(user) -> dict:
+    """The soft limits of `user`'s single-user server process, from /proc/PID/limits."""
+    lines = (server_process(user) / "limits").read_text().splitlines()[1:]
+    return {line[:26].strip(): line[26:].split()[0] for line in lines}
+
+
+def server_rss_mib(user) -> float:
+    """Resident memory of `user`'s server (JupyterLab with nbgrader's extensions, no kernel)."""
+    status = (server_process(user) / "status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+
 def filled_notebook(released: Path, wrong_he: bool):
     """The fetched release with every stub and written answer filled from the reference solution;
     with wrong_he, He's variance forgets the factor 2 of ReLU (he_normal and he_uniform)."""
@@ -325,6 +350,12 @@ def test_the_term_on_the_hub(hub):
             assert (home / A / NAME).is_file(), f"{user}: the fetched notebook is not in the home folder"
             timings[f"login+fetch {user}"] = time.monotonic() - t
         pages[GOOD].screenshot(path=str(ARTIFACTS / "hub-fetched.png"))
+        # each server runs in its owner's account, under the limits prlimit set before it started
+        for user in (GOOD, INSTRUCTOR):
+            limits = server_limits(user)
+            assert limits["Max address space"] == str(4 * 1024 ** 3), limits
+            assert limits["Max processes"] == "256" and limits["Max open files"] == "1024", limits
+        timings["idle server RSS MiB"] = server_rss_mib(GOOD)
 
         # A is correct, B partly wrong (He), C never submits; A and B submit from the Assignments tab
         for user, wrong in ((GOOD, False), (PARTLY, True)):
@@ -413,12 +444,16 @@ def test_the_term_on_the_hub(hub):
             page.screenshot(path=str(ARTIFACTS / f"hub-feedback-{'correct' if user == GOOD else 'partly'}.png"))
             assert re.search(rf"Score:\s*{score}(\.0)?\s*/\s*8", text) or re.search(rf"{score}(\.0)? / 8", text), \
                 text[:1500]
+            for part in ("symmetry", "xavier"):
+                assert f"Part {part}: 2 / 2 points" in text, text[:3000]
+            he = "2 / 2" if user == GOOD else "0 / 2"
+            assert f"Part he: {he} points" in text, text[:3000]
+            # no name the hidden checks define, beyond what the release itself says, reaches a student
             hidden = (REPO / "grader" / "checks" / f"test_{A}.py").read_text()
-            tests = re.findall(r"^def (test_\w+)", hidden, flags=re.M)
-            assert tests and not any(name in text for name in tests), "feedback shows a hidden check's name"
+            release = (REPO / "notebooks" / A / NAME).read_text()
+            private = {n for n in re.findall(r"^\s*def (\w+)", hidden, flags=re.M) if "_" in n and n not in release}
+            assert private and not [n for n in private if n in text], "feedback shows the hidden checks"
             assert "grader/checks" not in text and "@part(" not in text
-            if user == PARTLY:
-                assert "he_normal" in text or "He" in text
             # a student cannot read another's feedback either
             other = GOOD if user == PARTLY else PARTLY
             assert not can_read(other, str(found[-1]))
