@@ -69,7 +69,43 @@ def _skip_reason():
     return ""
 
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(_skip_reason()), reason=_skip_reason() or "-")]
+needs_a_server = pytest.mark.skipif(bool(_skip_reason()), reason=_skip_reason() or "-")
+
+
+# -- the roster (no root needed) ------------------------------------------------------------------
+@pytest.mark.parametrize("text, says", [
+    ("id,name\nada,Ada\n", "the first line must be the header `id,name,role`"),
+    ("id,name,role\nAda Lovelace,Ada,instructor\n", "line 2: 'Ada Lovelace' cannot be a Unix login"),
+    ("id,name,role\nada,Ada,instructor\nbob,Bob,teacher\n", "line 3: role 'teacher' must be student or instructor"),
+    ("id,name,role\nada,Ada,instructor\nada,Ada again,student\n", "line 3: ada appears twice"),
+    ("id,name,role\nbob,Bob,student\n", "no line has the role instructor"),
+    ("id,name,role\nada,Ada,instructor\nbob\n", "line 3: expected `id,name,role`"),
+])
+def test_a_bad_roster_is_refused_with_the_line_and_the_fix(tmp_path, text, says):
+    from grader.hub import RosterError, read_roster
+    roster = tmp_path / "roster.csv"
+    roster.write_text(text)
+    with pytest.raises(RosterError) as err:
+        read_roster(roster)
+    assert str(roster) in str(err.value) and says in str(err.value), str(err.value)
+
+
+def test_a_good_roster_and_sizes(tmp_path):
+    from grader.hub import Member, parse_size, read_roster
+    roster = tmp_path / "roster.csv"
+    roster.write_text("\ufeffid,name,role\nada,Ada Lovelace,Instructor\n\nalan_t,Alan Turing,student\n")
+    assert read_roster(roster) == [Member("ada", "Ada Lovelace", "instructor"),
+                                   Member("alan_t", "Alan Turing", "student")]
+    assert parse_size("4G") == 4 * 1024 ** 3 and parse_size("512M") == 512 * 1024 ** 2
+    assert parse_size("1000") == 1000
+    with pytest.raises(ValueError):
+        parse_size("four gigs")
+
+
+def test_instructor_commands_without_a_hub_say_what_to_do(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "grader", "hub", "release", A, "--state", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "no hub settings here; start the hub first" in proc.stderr, proc.stderr
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -315,6 +351,8 @@ def press(page, label, done_text, timeout=120):
     raise AssertionError(f"after {label!r}, expected {done_text!r}: {row.all_inner_texts()}")
 
 
+@pytest.mark.slow
+@needs_a_server
 def test_the_term_on_the_hub(hub):
     playwright = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
