@@ -257,6 +257,8 @@ def setup(args):
     state = Path(args.state).resolve()
     state.mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o755)  # the role configs inside are read by every server; secrets are 0600
+    (state / "hub").mkdir(exist_ok=True)
+    os.chmod(state / "hub", 0o700)  # the hub's database and cookie secret
     exchange = Path(args.exchange).resolve()
     work = Path(args.work).resolve() if args.work else state / "work"
     instructors = [m.id for m in members if m.role == "instructor"]

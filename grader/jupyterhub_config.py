@@ -18,9 +18,10 @@ c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s['port'] + 2}"
 if s["ssl_cert"]:
     c.JupyterHub.ssl_cert, c.JupyterHub.ssl_key = s["ssl_cert"], s["ssl_key"]
 c.ConfigurableHTTPProxy.command = [s["proxy"]]
-c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
-c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
-c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+private = state / "hub"  # the hub's database, cookie secret and proxy pid: root only (0700)
+c.ConfigurableHTTPProxy.pid_file = str(private / "proxy.pid")
+c.JupyterHub.db_url = f"sqlite:///{private / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(private / "jupyterhub_cookie_secret")
 c.JupyterHub.cleanup_servers = True  # stopping the hub stops every user's server
 c.JupyterHub.cleanup_proxy = True
 

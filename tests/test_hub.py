@@ -395,24 +395,31 @@ def test_the_term_on_the_hub(hub):
             assert limits["Max processes"] == "256" and limits["Max open files"] == "1024", limits
         timings["idle server RSS MiB"] = server_rss_mib(GOOD)
 
-        # A is correct, B partly wrong (He), C never submits; A and B submit from the Assignments tab
-        for user, wrong in ((GOOD, False), (PARTLY, True)):
-            home = Path(pwd.getpwnam(user).pw_dir)
-            write_as(user, home / A / NAME, filled_notebook(home / A / NAME, wrong))
+        # A is correct; B first submits the notebook as fetched (no stub done), then resubmits it
+        # with everything done but a wrong He initializer; C never submits
+        inbound = hub["exchange"] / "training-neural-networks" / "inbound"
+
+        def submit(user):
+            before = len(list(inbound.glob(f"{user}+*")))
             page = pages[user]
             page.reload()
             page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.wait_for(timeout=120_000)
             assignment_list(page)
             press(page, "Submit", A)
-            # a submission shows up with its timestamp under the assignment
             deadline = time.time() + 120
-            while time.time() < deadline and not re.search(
-                    r"\d{4}-\d\d-\d\d", " ".join(page.locator(".list_item", has_text=A).all_inner_texts())):
+            while time.time() < deadline and len(list(inbound.glob(f"{user}+*"))) == before:
                 time.sleep(1)
+            assert len(list(inbound.glob(f"{user}+*"))) == before + 1, f"{user}: Submit made no submission"
+
+        submit(PARTLY)
+        time.sleep(1.5)  # nbgrader's collect keeps the submission with the latest timestamp
+        for user, wrong in ((GOOD, False), (PARTLY, True)):
+            home = Path(pwd.getpwnam(user).pw_dir)
+            write_as(user, home / A / NAME, filled_notebook(home / A / NAME, wrong))
+            submit(user)
         pages[PARTLY].screenshot(path=str(ARTIFACTS / "hub-submitted.png"))
-        inbound = hub["exchange"] / "training-neural-networks" / "inbound"
         submitted = sorted(p.name.split("+")[0] for p in inbound.iterdir())
-        assert submitted == sorted([GOOD, PARTLY]), submitted
+        assert submitted == sorted([GOOD, PARTLY, PARTLY]), submitted
 
         # isolation, as the students' own accounts
         good_home = Path(pwd.getpwnam(GOOD).pw_dir)
@@ -422,7 +429,8 @@ def test_the_term_on_the_hub(hub):
         assert not can_read(PARTLY, str(inbound)), "a student lists the exchange's inbound submissions"
         assert can_read(INSTRUCTOR, str(inbound))
         for secret in (copy / "solutions" / A / NAME, copy / "grader" / "checks" / f"test_{A}.py",
-                       copy / "solutions", copy / "grader", state / "work", state / "initial-passwords.csv"):
+                       copy / "solutions", copy / "grader", state / "work", state / "initial-passwords.csv",
+                       state / "hub" / "jupyterhub.sqlite", state / "hub"):
             assert secret.exists(), secret
             assert not can_read(PARTLY, str(secret)), f"a student can read {secret}"
         assert can_read(INSTRUCTOR, str(copy / "solutions" / A / NAME))
