@@ -471,8 +471,10 @@ def test_the_term_on_the_hub(hub):
         scores = {x["student"]: x["score"] for x in listed.json()}
         assert scores.get(GOOD) == 6 and scores.get(PARTLY) == 4, listed.text()[:3000]
         page.goto(f"{formgrader}/manage_submissions/{A}")
+        row = page.locator("tr", has_text=PARTLY)
+        row.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "hub-formgrader.png"))
-        page.locator("body", has_text=PARTLY).wait_for(timeout=60_000)
+        assert re.search(r"\b4(\.0+)? / 8", row.inner_text()), row.inner_text()
 
         # students fetch their feedback and read their score and what failed, never the hidden checks
         for user, score in ((GOOD, "6"), (PARTLY, "4")):
