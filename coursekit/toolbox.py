@@ -412,10 +412,14 @@ def _self_test(entry, fns):
 
 
 def _course_toolbox_warm():
-    """Import torch and run every course layer once, so that the self-tests time only the learner's code."""
+    """Import torch and run every course layer once, so that the self-tests time only the learner's code.
+    The optimizers too: the first torch.optim constructor imports torch._dynamo (about a second), which
+    must not count against the learner's first optimizer."""
     import torch  # noqa: F401
     for entry in ("affine", "relu", "conv", "spatial_bn", "max_pool", "dropout", "softmax_ce", "lr_at"):
         _self_test(entry, toolbox("course")[entry])
+    for rule, fn in toolbox("course")["optim"].items():
+        _self_test(f"optim.{rule}", fn)
 
 
 def load_own_toolbox(course_root, name="own", verbose=True):

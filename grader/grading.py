@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -167,6 +168,31 @@ def execute_student_cells(nb, session, report, run_experiments=False, course_sou
     return "", faults
 
 
+_loaders: dict = {}
+_loaders_lock = threading.Lock()
+
+
+def _load_quietly(assignment):
+    try:
+        reference.load(assignment)
+    except Exception:  # noqa: BLE001 - loaded again, and the error reported, when grading asks for it
+        pass
+
+
+def start_loading_reference(assignment: str):
+    """Load the reference solution of `assignment` (torch and the solution's cells: a second or more the
+    first time in a process) in a background thread, so that it overlaps the kernel's start and the
+    student's cells, during which this process only waits. `grade_notebook` joins it before the checks;
+    a load that failed there is simply run again in the grading thread, which reports its error."""
+    with _loaders_lock:
+        loader = _loaders.get(assignment)
+        if loader is None or not loader.is_alive():
+            loader = _loaders[assignment] = threading.Thread(
+                target=_load_quietly, args=(assignment,), name=f"reference-{assignment}", daemon=True)
+            loader.start()
+    return loader
+
+
 def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_parts=None,
                    flags=None, seed=None, sandbox=None, cell_timeout=60.0, call_timeout=30.0,
                    notebook_timeout=600.0, run_experiments=False) -> Report:
@@ -193,6 +219,7 @@ def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_par
             flags[part_id] = "its test cell is missing from the submission"
     parts = {pid: PartReport(pid, pts) for pid, pts in expected_parts.items()}
 
+    loader = start_loading_reference(assignment)
     stopped = ""
     run = None
     # course faults: (index of the first cell they can affect, reason); -1 = every part
@@ -209,6 +236,7 @@ def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_par
                     stopped = f"no hidden checks found for {assignment} (expected {module.name})"
                 else:
                     try:
+                        loader.join()
                         ref = reference.load(assignment)
                     except Exception as err:  # noqa: BLE001 - the course's own code: review, never failed
                         report.internal.append(f"the reference solution could not be loaded: {err!r}")

@@ -190,6 +190,27 @@ class KernelSession:
         observed around the call, when observe: see `Observation`). fp_errors: numpy overflow and
         invalid-value warnings raise (FloatingPointError) during the call."""
         nonce, req = call_request(name, args, kwargs, return_args, observe, fp_errors)
+        self._install()
+        content, outputs = self._run(_CALL_TEMPLATE.format(name=self._helper, req=req),
+                                     self.call_timeout, store_history=False)
+        text = "".join(o.get("text", "") for o in outputs
+                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
+        return parse_reply(text, nonce, name, len(args), return_args, content.get("status") == "error", observe)
+
+    def call_many(self, name, calls) -> list:
+        """Call the student's `name` once per (args, kwargs) of `calls`, in order, in one round trip (each
+        call on its own decoded copy of its arguments, exactly as separate calls would get them); returns
+        parse_many's outcomes. The time limit is that of one call per call sent."""
+        nonce, req = call_many_request(name, calls)
+        self._install()
+        content, outputs = self._run(_CALL_TEMPLATE.format(name=self._helper, req=req),
+                                     self.call_timeout * max(1, len(calls)), store_history=False)
+        text = "".join(o.get("text", "") for o in outputs
+                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
+        return parse_many(text, nonce, name, calls, content.get("status") == "error")
+
+    def _install(self):
+        """Define the calling code in the kernel, once."""
         if self._helper is None:
             helper = "_course_" + secrets.token_hex(8)
             content, _ = self._run(_INSTALL_TEMPLATE.format(name=helper, src=_KERNEL_SIDE), self.call_timeout,
@@ -197,11 +218,49 @@ class KernelSession:
             if content.get("status") != "ok":
                 raise wire.WireError("the call could not run in the kernel; did a cell change IPython or builtins?")
             self._helper = helper
-        content, outputs = self._run(_CALL_TEMPLATE.format(name=self._helper, req=req),
-                                     self.call_timeout, store_history=False)
-        text = "".join(o.get("text", "") for o in outputs
-                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
-        return parse_reply(text, nonce, name, len(args), return_args, content.get("status") == "error", observe)
+
+
+def call_many_request(name, calls):
+    """A fresh nonce and the JSON request for several calls of one function: calls = [(args, kwargs)]."""
+    nonce = secrets.token_hex(16)
+    return nonce, json.dumps({"name": name, "nonce": nonce, "return_args": False, "observe": False,
+                              "fp_errors": False,
+                              "many": [[[wire.encode(a) for a in args], {k: wire.encode(v) for k, v in kwargs.items()}]
+                                       for args, kwargs in calls]})
+
+
+def parse_many(text, nonce, name, calls, errored=False) -> list:
+    """The outcomes of a call_many request, in order: each a decoded value or the exception (StudentRaised,
+    WireError) that a single call would have raised there; the list ends at the first exception."""
+    parts = text.split(nonce)
+    if len(parts) < 3:
+        if errored:
+            raise wire.WireError("the call could not run in the kernel; did a cell change IPython or builtins?")
+        raise wire.WireError("the kernel sent no reply")
+    try:
+        reply = json.loads(parts[1])
+    except (ValueError, RecursionError) as err:
+        raise wire.WireError("the kernel's reply is not valid JSON") from err
+    if not isinstance(reply, dict):
+        raise wire.WireError("malformed reply")
+    if reply.get("status") in ("missing", "not_callable"):
+        _outcome(reply, name, 0, False, False)  # raises StudentMissing, as the first single call would
+    if reply.get("status") != "many":
+        raise wire.WireError("malformed reply")
+    replies = reply.get("replies")
+    if not isinstance(replies, list) or not 0 < len(replies) <= len(calls):
+        raise wire.WireError("malformed reply")
+    outcomes = []
+    for one in replies:
+        try:
+            outcomes.append(_outcome(one, name, 0, False, False))
+        except (StudentRaised, wire.WireError) as err:
+            outcomes.append(err)
+            break
+    else:
+        if len(outcomes) < len(calls) and not wire.find_rejected(outcomes[-1]):
+            raise wire.WireError("malformed reply")
+    return outcomes
 
 
 def call_request(name, args, kwargs, return_args, observe=False, fp_errors=False):
@@ -224,6 +283,11 @@ def parse_reply(text, nonce, name, nargs, return_args, errored=False, observe=Fa
         reply = json.loads(parts[1])
     except (ValueError, RecursionError) as err:
         raise wire.WireError("the kernel's reply is not valid JSON") from err
+    return _outcome(reply, name, nargs, return_args, observe)
+
+
+def _outcome(reply, name, nargs, return_args, observe):
+    """One call's reply as its plain value(s), or the exception it means."""
     if not isinstance(reply, dict):
         raise wire.WireError("malformed reply")
     status = reply.get("status")
@@ -270,6 +334,16 @@ class InProcessSession:
             self._helper["_req"] = req
             self._helper["_course_call"]()
         return parse_reply(buffer.getvalue(), nonce, name, len(args), return_args, observe=observe)
+
+    def call_many(self, name, calls) -> list:
+        import contextlib
+        import io
+        nonce, req = call_many_request(name, calls)
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            self._helper["_req"] = req
+            self._helper["_course_call"]()
+        return parse_many(buffer.getvalue(), nonce, name, calls)
 
 
 def clean_env(home):

@@ -6,8 +6,9 @@ Dask worker) keeps one of these processes and sends it one task per line on stdi
 
     {"student": "...", "assignment": "..."}
 
-and reads one line back: {"ok": true|false, "log": "..."}. After grading, the same process writes
-the feedback ({"feedback": "<assignment>"}) and the grades CSV ({"export": "<path>"}); before
+and reads one line back: {"ok": true|false, "log": "..."}; a graded submission's feedback HTML is
+written right after it, by the same worker. After grading, one such process writes any feedback still
+missing ({"feedback": "<assignment>"}) and the grades CSV ({"export": "<path>"}); before
 grading, it releases assignments into the gradebook ({"release": "<assignment>", "into": "<folder>"})
 and checks that each assignment's reference solution earns full marks ({"preflight": "<assignment>"},
 grader/preflight.py). It runs nbgrader's own autograde (NbGraderAPI.autograde, the formgrader's
@@ -25,9 +26,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 
-def make_api(argv):
+def make_api(argv, work=None):
+    """nbgrader's API with the course config (and `argv`'s --Class.trait=value settings). work: a work
+    folder other than this process's COURSE_WORK_DIR (`grader check`'s throwaway one): the config's
+    paths are computed for it, exactly as in a process started with COURSE_WORK_DIR=work."""
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
@@ -35,7 +40,15 @@ def make_api(argv):
 
     from . import course
     config = Config()
-    config.merge(PyFileConfigLoader(course.CONFIG.name, path=str(course.CONFIG.parent)).load_config())
+    if work is None:
+        config.merge(PyFileConfigLoader(course.CONFIG.name, path=str(course.CONFIG.parent)).load_config())
+    else:
+        saved, course.WORK = course.WORK, Path(work)
+        try:  # the config file derives every work path from course.WORK when it is loaded
+            config.merge(PyFileConfigLoader(course.CONFIG.name, path=str(course.CONFIG.parent)).load_config())
+        finally:
+            course.WORK = saved
+        config.GradeWithHiddenChecks.report_dir = str(Path(work) / "reports")  # its default: course.WORK's
     if argv:
         config.merge(KVArgParseConfigLoader(argv=list(argv)).load_config())
     return NbGraderAPI(CourseDirectory(config=config), config=config)
@@ -90,6 +103,13 @@ def main(argv=None):
                 result = preflight(api, task["preflight"])
             else:
                 result = api.autograde(task["assignment"], task["student"], force=True, create=True)
+                if result.get("success"):
+                    # its feedback HTML at once, in this worker: a large class's feedback is then written
+                    # in parallel rather than by one process at the end (a missing one is made there)
+                    feedback = api.generate_feedback(task["assignment"], task["student"], force=True)
+                    if not feedback.get("success"):
+                        result = dict(result, log=result.get("log", "") + "\nfeedback could not be generated:\n"
+                                      + feedback.get("log", "") + feedback.get("error", ""))
             reply = {"ok": bool(result.get("success")),
                      "log": (result.get("log", "") + result.get("error", ""))[-20000:]}
         except Exception as err:  # noqa: BLE001 - reported to the caller, which records the failure

@@ -10,6 +10,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One thread per test process for torch (OpenMP) and numpy (OpenBLAS), as in a grading kernel: the
+# suite runs one process per core, the checks work on small tensors, and two threads per process on a
+# busy machine spend most of their CPU waiting for each other (the in-process mutant checks took 20x
+# the CPU). Set before numpy or torch is imported; subprocesses the tests start inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from grader import course, grading  # noqa: E402
 

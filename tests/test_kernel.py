@@ -178,3 +178,38 @@ def test_a_fork_bomb_is_bounded(tmp_path):
         """)
     forked = int(text.split()[1])
     assert forked <= 40, text
+
+
+def test_many_calls_in_one_round_trip_behave_as_separate_calls(tmp_path):
+    """call_many: each call gets its own copy of its arguments, in order; the list stops at the first call
+    that raises or returns what is not plain data, as a check calling them one by one would stop there."""
+    from grader.harness import CheckFailure, StudentProxy
+    with session(tmp_path) as ks:
+        run(ks, """
+            import numpy as np
+            seen = []
+            def scaled(d, t):
+                seen.append(t)
+                if t == 3:
+                    raise ValueError("three")
+                value = d["lr"] * t + len(d)
+                d["touched"] = True          # a copy per call: the next call never sees this key
+                return value
+            def odd(t):
+                seen.append(t)
+                return np.arange(2.0).view(np.matrix) if t == 1 else float(t)
+        """)
+        out = ks.call_many("scaled", [(({"lr": 0.5}, t), {}) for t in range(6)])
+        assert out[:3] == [1.0, 1.5, 2.0] and len(out) == 4
+        assert isinstance(out[3], StudentRaised) and "three" in str(out[3])
+        assert run(ks, "print(seen)")[0].strip() == "[0, 1, 2, 3]"  # nothing ran after the raise
+        student = StudentProxy(ks)
+        values = student.call_each("odd", [(0,), (1,), (2,)])
+        assert next(values) == 0.0
+        with pytest.raises(CheckFailure, match="subclass of numpy.ndarray"):
+            next(values)
+        assert run(ks, "print(seen[4:])")[0].strip() == "[0, 1]"
+        with pytest.raises(StudentMissing):
+            ks.call_many("nowhere", [((1,), {})])
+        same = [ks.call("scaled", {"lr": 0.25}, t) for t in (1, 2)]
+        assert list(student.call_each("scaled", [({"lr": 0.25}, 1), ({"lr": 0.25}, 2)])) == same
