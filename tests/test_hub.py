@@ -455,6 +455,10 @@ def test_the_term_on_the_hub(hub):
         assert "collected 2 submission(s)" in out and f"no submission of {A} from: {ABSENT}" in out, out
         reports = {u: json.loads((hub["work"] / "reports" / A / f"{u}.json").read_text()) for u in (GOOD, PARTLY)}
         assert reports[GOOD]["score"] == reports[GOOD]["max_score"] == 6, reports[GOOD]
+        if shutil.which("bwrap") and as_user(INSTRUCTOR, "bwrap", "--unshare-all", "--ro-bind", "/", "/",
+                                             "--proc", "/proc", "--dev", "/dev", "true").returncode == 0:
+            # where the instructor's account can sandbox, the class was graded in the sandbox
+            assert {reports[u]["sandbox"] for u in reports} == {"bubblewrap"}, [r["sandbox"] for r in reports.values()]
         parts = {p["part"]: p for p in reports[PARTLY]["parts"]}
         assert reports[PARTLY]["score"] == 4 and parts["he"]["status"] == "failed", reports[PARTLY]
         assert all(parts[x]["status"] == "passed" for x in ("symmetry", "xavier")), parts
