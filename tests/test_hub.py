@@ -356,7 +356,7 @@ def press(page, label, done_text, timeout=120):
 def test_the_term_on_the_hub(hub):
     playwright = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    state, copy, base = hub["state"], hub["copy"], hub["base"]
+    state, copy = hub["state"], hub["copy"]
     timings = {}
     t0 = time.monotonic()
 
