@@ -810,6 +810,8 @@ def main(argv=None):
     p.add_argument("--execute-only", action="store_true",
                    help="only execute the solution notebooks (the course's running time), no grading")
     p.set_defaults(func=cmd_bench)
+    from .hub import add_parser as add_hub_parser
+    add_hub_parser(sub)
     args, extra = parser.parse_known_args(argv)
     if args.command == "lab":
         args.jupyter_args = extra
