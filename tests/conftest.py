@@ -39,3 +39,47 @@ def full_scores(assignment) -> dict[str, float]:
 @pytest.fixture(params=ASSIGNMENTS)
 def assignment(request):
     return request.param
+
+
+# Tests that share an expensive module or session fixture run on one xdist worker, so the fixture is
+# built once: {node id prefix: group}. (xdist's own --dist loadgroup does not group under pytest 9.)
+SAME_WORKER = {
+    "tests/test_site.py::": "book",                     # the `book` fixture below
+    "tests/test_notebooks_execute.py::": "book",
+    "tests/test_adversarial_batch.py::": "adversarial batch",
+    "tests/test_autograde_batch.py::": "class batch",
+    "tests/test_release.py::test_release_is_in_sync_with_solutions": "release",
+}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With -n (xdist's default `load` distribution): each test is its own unit of work, as under
+    `load`, except the groups of SAME_WORKER, each sent whole to one worker; the largest go first."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SameWorkerGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return next((group for prefix, group in SAME_WORKER.items() if nodeid.startswith(prefix)), nodeid)
+
+    return SameWorkerGroups(config, log)
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory):
+    """The course built as a book (`python -m grader site`) with a fresh execution cache: every solution
+    notebook executed once, experiments included. Shared by tests/test_site.py (the pages) and
+    tests/test_notebooks_execute.py (the executed notebooks), which SAME_WORKER keeps on one worker.
+    Returns (site folder, pages, {assignment: executed notebook, seconds it took})."""
+    from jupyter_cache import get_cache
+
+    from grader import site
+    root = tmp_path_factory.mktemp("book")
+    pages = site.build(root / "site", log=lambda *_: None, cache=root / "cache")
+    cache = get_cache(str(root / "cache"))
+    executed = {}
+    for record in cache.list_cache_records():
+        executed[Path(record.uri).stem] = (cache.get_cache_bundle(record.pk).nb,
+                                           record.data.get("execution_seconds"))
+    return root / "site", pages, executed

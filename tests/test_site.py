@@ -26,13 +26,6 @@ class Links(HTMLParser):
             self.images.append(attrs["src"])
 
 
-@pytest.fixture(scope="module")
-def book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book") / "site"
-    pages = site.build(out, log=lambda *_: None)
-    return out, pages
-
-
 def test_book_notebook_folds_solutions_and_drops_markers():
     from grader import course
     nb = site.book_notebook(course.read_notebook(course.source_notebook("01_multinomial_regression")))
@@ -50,7 +43,7 @@ def test_book_notebook_folds_solutions_and_drops_markers():
 
 @pytest.mark.slow
 def test_site_has_every_notebook_in_order_with_figures_and_working_links(book):
-    out, pages = book
+    out, pages, _ = book
     assert [p.name for p in pages] == ["index.html"] + [f"{a}.html" for a in ASSIGNMENTS]
     index = (out / "index.html").read_text()
     body = index[index.index('<article'):]
@@ -78,7 +71,7 @@ def test_site_has_every_notebook_in_order_with_figures_and_working_links(book):
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_site_offline_in_a_browser_math_search_figures(book):
     from playwright.sync_api import sync_playwright
-    out, _ = book
+    out, _, _ = book
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         context = browser.new_context(offline=True)
