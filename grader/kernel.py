@@ -230,18 +230,23 @@ def call_many_request(name, calls, return_args=False, observe=False):
                                        for args, kwargs in calls]})
 
 
-def parse_many(text, nonce, name, calls, errored=False, return_args=False, observe=False) -> list:
-    """The outcomes of a call_many request, in order: each a decoded value or the exception (StudentRaised,
-    WireError) that a single call would have raised there; the list ends at the first exception."""
+def _reply_json(text, nonce, errored):
+    """The JSON the kernel printed between two copies of the nonce, or the WireError saying why not."""
     parts = text.split(nonce)
     if len(parts) < 3:
         if errored:
             raise wire.WireError("the call could not run in the kernel; did a cell change IPython or builtins?")
         raise wire.WireError("the kernel sent no reply")
     try:
-        reply = json.loads(parts[1])
+        return json.loads(parts[1])
     except (ValueError, RecursionError) as err:
         raise wire.WireError("the kernel's reply is not valid JSON") from err
+
+
+def parse_many(text, nonce, name, calls, errored=False, return_args=False, observe=False) -> list:
+    """The outcomes of a call_many request, in order: each a decoded value or the exception (StudentRaised,
+    WireError) that a single call would have raised there; the list ends at the first exception."""
+    reply = _reply_json(text, nonce, errored)
     if not isinstance(reply, dict):
         raise wire.WireError("malformed reply")
     if reply.get("status") in ("missing", "not_callable"):
@@ -276,15 +281,7 @@ def call_request(name, args, kwargs, return_args, observe=False, fp_errors=False
 
 def parse_reply(text, nonce, name, nargs, return_args, errored=False, observe=False):
     """Turn the kernel's printed reply into plain values, or raise what went wrong."""
-    parts = text.split(nonce)
-    if len(parts) < 3:
-        if errored:
-            raise wire.WireError("the call could not run in the kernel; did a cell change IPython or builtins?")
-        raise wire.WireError("the kernel sent no reply")
-    try:
-        reply = json.loads(parts[1])
-    except (ValueError, RecursionError) as err:
-        raise wire.WireError("the kernel's reply is not valid JSON") from err
+    reply = _reply_json(text, nonce, errored)
     return _outcome(reply, name, nargs, return_args, observe)
 
 
