@@ -484,6 +484,7 @@ def summarize(work: Path, assignments, problems):
 # Targets the bench prints its figures against (2 cores, no GPU).
 COURSE_TARGET_S = 60.0        # every solution notebook executed, in total
 CELL_TARGET_S = 5.0           # the slowest cell of any notebook
+SERVER_MIB = 150               # an idle JupyterLab server with nbgrader's extensions (tests/test_hub.py)
 CHECK_OVERHEAD_TARGET_S = 3.0  # `grader check` wall time beyond the grading itself
 
 
@@ -498,10 +499,22 @@ def kernel_cpu_seconds(client):
         return None
 
 
+def kernel_peak_mib(client):
+    """The kernel process's peak resident memory so far (VmHWM in /proc, MiB); None where not available."""
+    try:
+        pid = client.km.provisioner.process.pid
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (AttributeError, OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def execute_timed(assignment):
     """Execute one solution notebook top to bottom in a fresh kernel (as a student's "Run All");
     returns (total seconds including the kernel start, [(seconds, cell index, first line)] per code cell,
-    the kernel's CPU seconds for the cells or None)."""
+    the kernel's CPU seconds for the cells or None, the kernel's peak resident memory in MiB or None)."""
     from nbclient import NotebookClient
     src = course.source_notebook(assignment)
     nb = course.read_notebook(src)
@@ -520,8 +533,9 @@ def execute_timed(assignment):
                 first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
                 cells.append((time.perf_counter() - t, index, first))
             cpu1 = kernel_cpu_seconds(client)
+            peak = kernel_peak_mib(client)
         cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
-        return time.perf_counter() - t0, cells, cpu
+        return time.perf_counter() - t0, cells, cpu, peak
 
 
 def cmd_bench(args):
@@ -530,14 +544,17 @@ def cmd_bench(args):
     assignments = args.assignment or course.assignments()
     rows, exec_total, slowest_cells, overheads = [], 0.0, [], []
     print(f"machine: {os.cpu_count()} cores; torch threads and BLAS as the notebooks set them\n", flush=True)
-    cpu_total = 0.0
+    cpu_total, peaks = 0.0, []
     for a in assignments:
-        t_exec, cells, cpu = execute_timed(a)
+        t_exec, cells, cpu, peak = execute_timed(a)
+        if peak is not None:
+            peaks.append((peak, a))
         exec_total += t_exec
         cpu_total += cpu or 0.0
         worst = max(cells, default=(0.0, -1, ""))
         slowest_cells.append((a, *worst))
-        row = [a, f"{t_exec:.1f}", "n/a" if cpu is None else f"{cpu:.1f}", f"{worst[0]:.1f}"]
+        row = [a, f"{t_exec:.1f}", "n/a" if cpu is None else f"{cpu:.1f}", f"{worst[0]:.1f}",
+               "n/a" if peak is None else f"{peak:.0f}"]
         if not args.execute_only:
             t_check, seconds, score = timed_check(a)
             overheads.append(t_check - seconds)
@@ -547,11 +564,11 @@ def cmd_bench(args):
         print(f"  {a}: executed in {t_exec:.1f} s", file=sys.stderr, flush=True)
     print("Per notebook (seconds): executing the solution top to bottom in a fresh kernel, the kernel's CPU time "
           "for its cells (all its threads: it can exceed the wall time, and it changes with the load too, "
-          "though less), and the slowest cell" + ("" if args.execute_only else "; grading it (kernel without the experiment cells, plus the "
+          "though less), the slowest cell, and the kernel's peak resident memory (MiB)" + ("" if args.execute_only else "; grading it (kernel without the experiment cells, plus the "
                     "hidden checks); the command `python -m grader check NOTEBOOK` end to end, in a fresh process "
                     "(with its gradebook cached, as every check after the first), and its start-up (check minus "
                     f"grading; target <= {CHECK_OVERHEAD_TARGET_S:g} s)") + "\n")
-    headers = ("notebook", "execute", "kernel CPU", "slowest cell")
+    headers = ("notebook", "execute", "kernel CPU", "slowest cell", "peak MiB")
     if not args.execute_only:
         headers += ("grade", "check total", "check start-up", "grade/execute", "score", "start-up target")
     _print_table(rows, headers)
@@ -564,6 +581,12 @@ def cmd_bench(args):
               f"{'met' if exec_total <= COURSE_TARGET_S else 'NOT met'}); kernel CPU {cpu_total:.1f} s")
     print(f"slowest cell: {worst[1]:.1f} s, {worst[0]} cell {worst[2]} `{worst[3][:60]}` "
           f"(target <= {CELL_TARGET_S:.0f} s: {'met' if worst[1] <= CELL_TARGET_S else 'NOT met'})")
+    if peaks:
+        peak, where = max(peaks)
+        per_student = SERVER_MIB + peak
+        print(f"largest kernel peak: {peak:.0f} MiB ({where}); a student with that notebook open needs about "
+              f"{per_student:.0f} MiB with their JupyterLab server (~{SERVER_MIB} MiB, measured in the hub test): "
+              f"about {int(16 * 1024 // per_student)} students per 16 GiB node by memory, all running it at once")
     if overheads:
         print(f"check start-up (check wall time minus grading): median {sorted(overheads)[len(overheads) // 2]:.1f} s, "
               f"max {max(overheads):.1f} s (target <= {CHECK_OVERHEAD_TARGET_S:.0f} s: "

@@ -17,15 +17,16 @@ def test_bench_prints_its_tables(tmp_path):
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
-    # execute, kernel CPU, slowest cell, grade, check total, check start-up, grade/execute, then the score
-    assert re.search(r"01_multinomial_regression(\s+[\d.]+){7}\s+(\d+)/\2\s", out), out  # full marks
+    # execute, kernel CPU, slowest cell, peak MiB, grade, check total, check start-up, grade/execute, then the score
+    assert re.search(r"01_multinomial_regression(\s+[\d.]+){8}\s+(\d+)/\2\s", out), out  # full marks
     assert re.search(r"the 1 notebook named, executed: [\d.]+ s", out), out
     assert re.search(r"slowest cell: [\d.]+ s, 01_multinomial_regression cell \d+", out), out
     assert re.search(r"check start-up .*: median [\d.]+ s", out), out
+    assert re.search(r"largest kernel peak: \d+ MiB \(01_multinomial_regression\); .* about \d+ students per 16 GiB", out), out
     for mode in ("autograde, 1 worker", "autograde, 2 workers", "stock nbgrader autograde, sequential"):
         assert re.search(re.escape(mode) + r"\s+[\d.]+\s+[\d.]+", out), out
     assert re.search(r"parallel efficiency with 2 workers: [\d.]+ .*target >= 0.9: (met|NOT met)", out), out
-    assert re.search(r"01_multinomial_regression(\s+[\d.]+){7}\s+\d+/\d+\s+(met|NOT met)", out), out
+    assert re.search(r"01_multinomial_regression(\s+[\d.]+){8}\s+\d+/\d+\s+(met|NOT met)", out), out
     assert re.search(r"whole `autograde --workers 1` command against bare execution: [\d.]+ \(target <= 0.5: "
                      r"(met|NOT met)\)", out), out
     assert re.search(r"its phases \(s\): release [\d.]+, preflight [\d.]+, grading [\d.]+, feedback [\d.]+", out), out
