@@ -7,158 +7,61 @@ DEPENDS = {"model_backward": ["model_forward"], "model_loss": ["model_forward", 
            "train": ["model_forward", "model_backward", "model_loss", "solver_step"],
            "network_grad_check": ["model_forward", "model_backward", "model_loss"]}
 
+_MODEL_FORWARD = '''
+def model_forward(model, x, mode, tools, seed=0):
+    fns = toolbox(tools)
+    out = np.asarray(x, dtype=np.float64)
+    caches, layers = [], []
+    for i, layer in enumerate(model["layers"]):
+        kind, p, new = layer["kind"], layer.get("params", {}), dict(layer)
+        forward = fns[kind][0]
+        if kind == "conv":
+            out, cache = forward(out, p["w"], p["b"], layer["conv_param"])
+        elif kind == "spatial_bn":
+            bn_param = dict(layer.get("bn_param", {}), mode=mode)
+            out, cache, new["bn_param"] = forward(out, p["gamma"], p["beta"], bn_param)
+        elif kind == "relu":
+            out, cache = forward(out)
+        elif kind == "max_pool":
+            out, cache = forward(out, layer["pool_param"])
+        elif kind == "dropout":
+            out, cache = forward(out, layer["p_drop"], mode, seed + i)
+        elif kind == "affine":
+            shape = out.shape
+            out, inner = forward(out.reshape(shape[0], -1), p["w"], p["b"])
+            cache = {"shape": shape, "inner": inner}
+        else:
+            raise ValueError(f"unknown layer kind {kind!r}")
+        caches.append(cache)
+        layers.append(new)
+    new_model = dict(model, layers=layers)
+    return out, caches, new_model
+'''
+
+
+def _forward_with(right, wrong):
+    """The correct model_forward with its one line `right` replaced by `wrong`."""
+    assert _MODEL_FORWARD.count(right) == 1, right
+    return _MODEL_FORWARD.replace(right, wrong)
+
+
 MUTANTS = {
     "model_forward": {
-        "dropout seed not offset by the layer index": '''
-def model_forward(model, x, mode, tools, seed=0):
-    fns = toolbox(tools)
-    out = np.asarray(x, dtype=np.float64)
-    caches, layers = [], []
-    for i, layer in enumerate(model["layers"]):
-        kind, p, new = layer["kind"], layer.get("params", {}), dict(layer)
-        forward = fns[kind][0]
-        if kind == "conv":
-            out, cache = forward(out, p["w"], p["b"], layer["conv_param"])
-        elif kind == "spatial_bn":
-            bn_param = dict(layer.get("bn_param", {}), mode=mode)
-            out, cache, new["bn_param"] = forward(out, p["gamma"], p["beta"], bn_param)
-        elif kind == "relu":
-            out, cache = forward(out)
-        elif kind == "max_pool":
-            out, cache = forward(out, layer["pool_param"])
-        elif kind == "dropout":
-            out, cache = forward(out, layer["p_drop"], mode, seed)
-        elif kind == "affine":
-            shape = out.shape
-            out, inner = forward(out.reshape(shape[0], -1), p["w"], p["b"])
-            cache = {"shape": shape, "inner": inner}
-        else:
-            raise ValueError(f"unknown layer kind {kind!r}")
-        caches.append(cache)
-        layers.append(new)
-    new_model = dict(model, layers=layers)
-    return out, caches, new_model
-''',
-        "batch norm always in train mode (mode not passed on)": '''
-def model_forward(model, x, mode, tools, seed=0):
-    fns = toolbox(tools)
-    out = np.asarray(x, dtype=np.float64)
-    caches, layers = [], []
-    for i, layer in enumerate(model["layers"]):
-        kind, p, new = layer["kind"], layer.get("params", {}), dict(layer)
-        forward = fns[kind][0]
-        if kind == "conv":
-            out, cache = forward(out, p["w"], p["b"], layer["conv_param"])
-        elif kind == "spatial_bn":
-            bn_param = dict(layer.get("bn_param", {}), mode="train")
-            out, cache, new["bn_param"] = forward(out, p["gamma"], p["beta"], bn_param)
-        elif kind == "relu":
-            out, cache = forward(out)
-        elif kind == "max_pool":
-            out, cache = forward(out, layer["pool_param"])
-        elif kind == "dropout":
-            out, cache = forward(out, layer["p_drop"], mode, seed + i)
-        elif kind == "affine":
-            shape = out.shape
-            out, inner = forward(out.reshape(shape[0], -1), p["w"], p["b"])
-            cache = {"shape": shape, "inner": inner}
-        else:
-            raise ValueError(f"unknown layer kind {kind!r}")
-        caches.append(cache)
-        layers.append(new)
-    new_model = dict(model, layers=layers)
-    return out, caches, new_model
-''',
-        "new model keeps the old bn_param": '''
-def model_forward(model, x, mode, tools, seed=0):
-    fns = toolbox(tools)
-    out = np.asarray(x, dtype=np.float64)
-    caches, layers = [], []
-    for i, layer in enumerate(model["layers"]):
-        kind, p, new = layer["kind"], layer.get("params", {}), dict(layer)
-        forward = fns[kind][0]
-        if kind == "conv":
-            out, cache = forward(out, p["w"], p["b"], layer["conv_param"])
-        elif kind == "spatial_bn":
-            bn_param = dict(layer.get("bn_param", {}), mode=mode)
-            out, cache, _unused = forward(out, p["gamma"], p["beta"], bn_param)
-        elif kind == "relu":
-            out, cache = forward(out)
-        elif kind == "max_pool":
-            out, cache = forward(out, layer["pool_param"])
-        elif kind == "dropout":
-            out, cache = forward(out, layer["p_drop"], mode, seed + i)
-        elif kind == "affine":
-            shape = out.shape
-            out, inner = forward(out.reshape(shape[0], -1), p["w"], p["b"])
-            cache = {"shape": shape, "inner": inner}
-        else:
-            raise ValueError(f"unknown layer kind {kind!r}")
-        caches.append(cache)
-        layers.append(new)
-    new_model = dict(model, layers=layers)
-    return out, caches, new_model
-''',
-        "writes the new bn_param into the given layer": '''
-def model_forward(model, x, mode, tools, seed=0):
-    fns = toolbox(tools)
-    out = np.asarray(x, dtype=np.float64)
-    caches, layers = [], []
-    for i, layer in enumerate(model["layers"]):
-        kind, p, new = layer["kind"], layer.get("params", {}), dict(layer)
-        forward = fns[kind][0]
-        if kind == "conv":
-            out, cache = forward(out, p["w"], p["b"], layer["conv_param"])
-        elif kind == "spatial_bn":
-            bn_param = dict(layer.get("bn_param", {}), mode=mode)
-            out, cache, layer["bn_param"] = forward(out, p["gamma"], p["beta"], bn_param)
-        elif kind == "relu":
-            out, cache = forward(out)
-        elif kind == "max_pool":
-            out, cache = forward(out, layer["pool_param"])
-        elif kind == "dropout":
-            out, cache = forward(out, layer["p_drop"], mode, seed + i)
-        elif kind == "affine":
-            shape = out.shape
-            out, inner = forward(out.reshape(shape[0], -1), p["w"], p["b"])
-            cache = {"shape": shape, "inner": inner}
-        else:
-            raise ValueError(f"unknown layer kind {kind!r}")
-        caches.append(cache)
-        layers.append(new)
-    new_model = dict(model, layers=layers)
-    return out, caches, new_model
-''',
-        "affine flattens to (D, N) (transposed)": '''
-def model_forward(model, x, mode, tools, seed=0):
-    fns = toolbox(tools)
-    out = np.asarray(x, dtype=np.float64)
-    caches, layers = [], []
-    for i, layer in enumerate(model["layers"]):
-        kind, p, new = layer["kind"], layer.get("params", {}), dict(layer)
-        forward = fns[kind][0]
-        if kind == "conv":
-            out, cache = forward(out, p["w"], p["b"], layer["conv_param"])
-        elif kind == "spatial_bn":
-            bn_param = dict(layer.get("bn_param", {}), mode=mode)
-            out, cache, new["bn_param"] = forward(out, p["gamma"], p["beta"], bn_param)
-        elif kind == "relu":
-            out, cache = forward(out)
-        elif kind == "max_pool":
-            out, cache = forward(out, layer["pool_param"])
-        elif kind == "dropout":
-            out, cache = forward(out, layer["p_drop"], mode, seed + i)
-        elif kind == "affine":
-            shape = out.shape
-            out, inner = forward(out.reshape(-1, shape[0]).T, p["w"], p["b"])
-            cache = {"shape": shape, "inner": inner}
-        else:
-            raise ValueError(f"unknown layer kind {kind!r}")
-        caches.append(cache)
-        layers.append(new)
-    new_model = dict(model, layers=layers)
-    return out, caches, new_model
-''',
+        'dropout seed not offset by the layer index': _forward_with(
+            'out, cache = forward(out, layer["p_drop"], mode, seed + i)',
+            'out, cache = forward(out, layer["p_drop"], mode, seed)'),
+        'batch norm always in train mode (mode not passed on)': _forward_with(
+            'bn_param = dict(layer.get("bn_param", {}), mode=mode)',
+            'bn_param = dict(layer.get("bn_param", {}), mode="train")'),
+        'new model keeps the old bn_param': _forward_with(
+            'out, cache, new["bn_param"] = forward(out, p["gamma"], p["beta"], bn_param)',
+            'out, cache, _unused = forward(out, p["gamma"], p["beta"], bn_param)'),
+        'writes the new bn_param into the given layer': _forward_with(
+            'out, cache, new["bn_param"] = forward(out, p["gamma"], p["beta"], bn_param)',
+            'out, cache, layer["bn_param"] = forward(out, p["gamma"], p["beta"], bn_param)'),
+        'affine flattens to (D, N) (transposed)': _forward_with(
+            'out, inner = forward(out.reshape(shape[0], -1), p["w"], p["b"])',
+            'out, inner = forward(out.reshape(-1, shape[0]).T, p["w"], p["b"])'),
     },
     "model_backward": {
         "walks the layers first to last": '''
