@@ -69,12 +69,14 @@ SEEDED = ["the same seed gives the same result", "the global random state of num
       shown=["against torch autograd", "the input is left alone"])
 def test_l2_penalty_matches_autograd(student, ref, rng):
     """l2_penalty returns (reg / 2) * sum(w^2) and its gradient, as autograd does"""
+    trials = []
     for trial in range(6):
         shape = random_shape(rng)
         w = rng.normal(0, float(rng.choice([0.01, 1.0, 100.0])), size=shape)
         reg = 0.0 if trial == 0 else float(10 ** rng.uniform(-4, 1))
-        case = "reg = 0" if reg == 0 else f"random {len(shape)}-D weights"
-        result, after, seen = student.observe("l2_penalty", w, reg)
+        trials.append((w, reg))
+    for (w, reg), (result, after, seen) in zip(trials, student.observe_each("l2_penalty", trials)):
+        case = "reg = 0" if reg == 0 else f"random {w.ndim}-D weights"
         expect_unchanged([w, reg], after, "l2_penalty")
         expect_fresh(seen, "l2_penalty", ("argument 1",))
         loss, dw = expect_tuple(result, 2, "l2_penalty")
@@ -105,6 +107,7 @@ def torch_sgd_path(w0, grads, lr, wd, lrs=None):
       shown=["vs torch.optim.SGD", "a learning rate that changes between steps"])
 def test_sgd_l2_step_matches_torch_sgd(student, rng):
     """sgd_l2_step follows torch.optim.SGD(weight_decay) step by step, also when lr changes between steps"""
+    runs = []
     for trial in range(4):
         shape = random_shape(rng)
         w0 = rng.normal(size=shape)
@@ -112,21 +115,17 @@ def test_sgd_l2_step_matches_torch_sgd(student, rng):
         lr, wd = float(10 ** rng.uniform(-3, 0)), float(10 ** rng.uniform(-3, 1))
         lrs = lr_schedule(rng, lr, len(grads)) if trial % 2 else None
         case = "torch.optim.SGD with weight decay" + (", lr changing between steps" if lrs else "")
-        want = torch_sgd_path(w0, grads, lr, wd, lrs)
-        w, config = w0, {"lr": lr, "weight_decay": wd}
-        for step, g in enumerate(grads):
-            if lrs is not None:
-                config["lr"] = lrs[step]
-            hyper = dict(config)
-            result, after, seen = student.observe("sgd_l2_step", w, g, config)
-            expect_unchanged([w, g], after[:2], "sgd_l2_step")
-            expect_fresh(seen, "sgd_l2_step")
-            w, config = expect_tuple(result, 2, "sgd_l2_step")
-            if not isinstance(config, dict):
-                raise CheckFailure("sgd_l2_step must return (next_w, config) with config a dict")
-            if any(config.get(k) != v for k, v in hyper.items()):
-                raise CheckFailure("sgd_l2_step changed a hyperparameter of its config (lr or weight_decay)")
-            expect_close(w, want[step], "sgd_l2_step", f"{case}, step {step + 1}", rtol=RTOL_TRAJ, atol=ATOL_TRAJ)
+        runs.append((case, w0, grads, {"lr": lr, "weight_decay": wd}, lrs, torch_sgd_path(w0, grads, lr, wd, lrs)))
+
+    def sgd_step_checks(result, config, hyper, case):
+        w, config = expect_tuple(result, 2, "sgd_l2_step")
+        if not isinstance(config, dict):
+            raise CheckFailure("sgd_l2_step must return (next_w, config) with config a dict")
+        if any(config.get(k) != v for k, v in hyper.items()):
+            raise CheckFailure("sgd_l2_step changed a hyperparameter of its config (lr or weight_decay)")
+        return w, config
+
+    run_side_by_side(student, "sgd_l2_step", runs, lambda config: dict(config), sgd_step_checks)
 
 
 @part("l2_penalty", states=['"lr" (default 1e-2) and "weight_decay" lambda (default 0.0)'],
@@ -157,23 +156,48 @@ def torch_adam_path(cls, w0, grads, lrs=None, **hyper):
     return out
 
 
-def run_rule(student, name, w0, grads, config, want, case, lrs=None):
-    w = w0
-    for step, g in enumerate(grads):
-        if lrs is not None:
-            config["lr"] = lrs[step]
-        hyper = {k: v for k, v in config.items() if k not in ("m", "v", "t")}
-        result, after, seen = student.observe(name, w, g, config)
-        expect_unchanged([w, g], after[:2], name)
-        expect_fresh(seen, name)
+def run_side_by_side(student, name, runs, hyper_of, step_checks):
+    """Advance independent trajectories of the update rule `name` side by side: step k of every run that
+    has one goes to the kernel in one request (each call gets only its own run's previous result).
+    runs: (case, w0, grads, config, lrs, want); lrs is None or one learning rate per step, written into
+    the config before each call. hyper_of(config): what the step must keep; step_checks(result, config,
+    hyper, case) -> (next_w, next_config) checks the returned pair. Returns the final configs."""
+    states = [(w0, dict(config)) for (_, w0, _, config, _, _) in runs]
+    for step in range(max(len(r[2]) for r in runs)):
+        live = [k for k, r in enumerate(runs) if step < len(r[2])]
+        hypers = {}
+        for k in live:
+            lrs, config = runs[k][4], states[k][1]
+            if lrs is not None:
+                config["lr"] = lrs[step]
+            hypers[k] = hyper_of(config)
+        replies = student.observe_each(name, [(states[k][0], runs[k][2][step], states[k][1]) for k in live])
+        for k in live:
+            case, _, grads, _, _, want = runs[k]
+            result, after, seen = next(replies)
+            expect_unchanged([states[k][0], grads[step]], after[:2], name)
+            expect_fresh(seen, name)
+            w, config = step_checks(result, states[k][1], hypers[k], case)
+            expect_close(w, want[step], name, f"{case}, step {step + 1}", rtol=RTOL_TRAJ, atol=ATOL_TRAJ)
+            states[k] = (w, config)
+    return [config for _, config in states]
+
+
+def run_rules(student, name, runs):
+    """Adam-type trajectories side by side; after its last step each config counts its steps in "t"."""
+    def adam_step_checks(result, config, hyper, case):
         w, config = expect_tuple(result, 2, name)
         if not isinstance(config, dict):
             raise CheckFailure(f"{name} must return (next_w, config) with config a dict")
         if any(k not in config or config[k] != v for k, v in hyper.items()):
             raise CheckFailure(f"{name} changed or dropped a hyperparameter of its config ({case})")
-        expect_close(w, want[step], name, f"{case}, step {step + 1}", rtol=RTOL_TRAJ, atol=ATOL_TRAJ)
-    if config.get("t") != len(grads) or isinstance(config.get("t"), bool):
-        raise CheckFailure(f"{name}: after {len(grads)} steps config['t'] should be {len(grads)}")
+        return w, config
+
+    finals = run_side_by_side(student, name, runs, lambda config: {k: v for k, v in config.items()
+                                                                   if k not in ("m", "v", "t")}, adam_step_checks)
+    for (_, _, grads, _, _, _), config in zip(runs, finals):
+        if config.get("t") != len(grads) or isinstance(config.get("t"), bool):
+            raise CheckFailure(f"{name}: after {len(grads)} steps config['t'] should be {len(grads)}")
 
 
 ADAM_RULES = ["added to $\\sqrt{\\hat v}$ after the bias\ncorrection", "The state is absent before the first step",
@@ -185,6 +209,7 @@ ADAM_RULES = ["added to $\\sqrt{\\hat v}$ after the bias\ncorrection", "The stat
       shown=["vs torch.optim", "A learning rate that changes between steps"])
 def test_adam_rules_match_torch(student, rng):
     """adam_l2_step follows torch.optim.Adam(weight_decay) and adamw_step follows torch.optim.AdamW"""
+    adam_runs, adamw_runs = [], []
     for trial in range(4):
         shape = random_shape(rng)
         w0 = rng.normal(size=shape)
@@ -197,11 +222,12 @@ def test_adam_rules_match_torch(student, rng):
         hyper = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
         lrs = lr_schedule(rng, lr, len(grads)) if trial % 2 else None
         more = ", lr changing between steps" if lrs else ""
-        run_rule(student, "adam_l2_step", w0, grads, dict(config),
-                 torch_adam_path(torch.optim.Adam, w0, grads, lrs, **hyper), "torch.optim.Adam(weight_decay)" + more, lrs)
-        run_rule(student, "adamw_step", w0, grads, dict(config),
-                 torch_adam_path(torch.optim.AdamW, w0, grads, lrs, **hyper), "torch.optim.AdamW(weight_decay)" + more,
-                 lrs)
+        adam_runs.append(("torch.optim.Adam(weight_decay)" + more, w0, grads, config, lrs,
+                          torch_adam_path(torch.optim.Adam, w0, grads, lrs, **hyper)))
+        adamw_runs.append(("torch.optim.AdamW(weight_decay)" + more, w0, grads, config, lrs,
+                           torch_adam_path(torch.optim.AdamW, w0, grads, lrs, **hyper)))
+    run_rules(student, "adam_l2_step", adam_runs)
+    run_rules(student, "adamw_step", adamw_runs)
 
 
 @part("decoupled_decay", states=["`lr` (default\n`1e-3`), `beta1` (`0.9`), `beta2` (`0.999`), `eps` (`1e-8`"],
@@ -257,19 +283,26 @@ DROPOUT = ["True where a unit is **kept**; use it as is", "|error| ≤ 1e-15 × 
       shown=["A given mask", "Edge values of p", "p_drop = 0.999 with a given mask"])
 def test_dropout_with_a_given_mask(student, rng):
     """with a given mask (p from 0 to 0.999), kept entries are x / (1 - p), dropped ones 0, and backward matches"""
+    trials = []
     for trial in range(6):
         shape = random_shape(rng)
         p = [0.0, 0.999][trial] if trial < 2 else float(rng.uniform(0.05, 0.95))
         x, dout = nonzero_normal(rng, shape), rng.normal(size=shape)
         mask = rng.random(shape) < rng.uniform(0.2, 0.8)
         mask.flat[0] = True  # always a kept unit, whose scale 1 / (1 - p) is checked (p = 0.999 too)
-        result, after, seen = student.observe("dropout_forward", x, p, "train", None, mask)
+        trials.append((p, x, dout, mask))
+    # every forward call in one request, then every backward call (each with its own cache)
+    caches = []
+    forwards = student.observe_each("dropout_forward", [(x, p, "train", None, mask) for p, x, _, mask in trials])
+    for (p, x, dout, mask), (result, after, seen) in zip(trials, forwards):
         expect_unchanged([x, p, "train", None, mask], after, "dropout_forward")
         expect_fresh(seen, "dropout_forward", ("argument 1", "argument 5"), within="[0]")  # the cache may hold them
         out, cache = expect_tuple(result, 2, "dropout_forward")
         expect_close(out, np.where(mask, x / (1 - p), 0.0), "dropout_forward", "train mode with a given mask",
                      rtol=RTOL_SCALE, atol=0.0)
-        dx, after, seen = student.observe("dropout_backward", dout, cache)
+        caches.append(cache)
+    backwards = student.observe_each("dropout_backward", [(dout, cache) for (_, _, dout, _), cache in zip(trials, caches)])
+    for (p, x, dout, mask), (dx, after, seen) in zip(trials, backwards):
         expect_unchanged([dout], after[:1], "dropout_backward")
         expect_fresh(seen, "dropout_backward", ("argument 1",))
         expect_close(dx, np.where(mask, dout / (1 - p), 0.0), "dropout_backward",
@@ -282,15 +315,22 @@ def test_dropout_with_a_given_mask(student, rng):
       shown=["Eval mode is the identity"])
 def test_dropout_eval_mode_is_the_identity(student, rng):
     """in eval mode dropout returns x and passes dout through, whatever p, seed and mask"""
+    trials = []
     for trial in range(3):
         shape = random_shape(rng)
         x, dout = nonzero_normal(rng, shape), rng.normal(size=shape)
         p = [0.0, 0.999, float(rng.uniform(0.05, 0.95))][trial]
         mask = rng.random(shape) < 0.5 if trial == 2 else None
-        out, cache = expect_tuple(student.dropout_forward(x, p, "eval", int(rng.integers(2 ** 31)), mask), 2,
-                                  "dropout_forward")
+        trials.append((x, p, "eval", int(rng.integers(2 ** 31)), mask, dout))
+    # every forward call in one request, then every backward call with its own cache
+    caches = []
+    for (x, *_), result in zip(trials, student.call_each("dropout_forward", [tr[:5] for tr in trials])):
+        out, cache = expect_tuple(result, 2, "dropout_forward")
         expect_close(out, x, "dropout_forward", "eval mode", rtol=0.0, atol=0.0)
-        expect_close(student.dropout_backward(dout, cache), dout, "dropout_backward", "eval mode", rtol=0.0, atol=0.0)
+        caches.append(cache)
+    backwards = student.call_each("dropout_backward", [(tr[5], cache) for tr, cache in zip(trials, caches)])
+    for tr, dx in zip(trials, backwards):
+        expect_close(dx, tr[5], "dropout_backward", "eval mode", rtol=0.0, atol=0.0)
 
 
 @part("dropout", states=SEEDED + ["the same seed must give the same mask", "no global random state is touched",
@@ -299,22 +339,29 @@ def test_dropout_eval_mode_is_the_identity(student, rng):
 def test_dropout_seeded_structure_and_backward(student, rng):
     """a seed gives a reproducible mask without touching the global random state: each entry is 0 or
     x / (1 - p), and backward uses the same mask"""
+    trials = []
     for trial in range(4):
         shape = (int(rng.integers(20, 60)), int(rng.integers(20, 60)))
         p = p_away_from_half(rng)
         x, dout = nonzero_normal(rng, shape), rng.normal(size=shape)
-        seed = int(rng.integers(2 ** 31))
-        result, _, seen = student.observe("dropout_forward", x, p, "train", seed, None)
+        trials.append((x, p, "train", int(rng.integers(2 ** 31)), None, dout))
+    # the first call of every trial in one request, the second calls (same seeds) in another, then
+    # every backward call with its own cache
+    outs, caches = [], []
+    for (x, *_), (result, _, seen) in zip(trials, student.observe_each("dropout_forward", [tr[:5] for tr in trials])):
         expect_rng_untouched(seen, "dropout_forward", which=("numpy", "torch"))
         out, cache = expect_tuple(result, 2, "dropout_forward")
-        out = expect_array(out, shape, "dropout_forward")
-        out2, _ = expect_tuple(student.dropout_forward(x, p, "train", seed, None), 2, "dropout_forward")
+        outs.append(expect_array(out, x.shape, "dropout_forward"))
+        caches.append(cache)
+    for (x, p, *_), out, result in zip(trials, outs, student.call_each("dropout_forward", [tr[:5] for tr in trials])):
+        out2, _ = expect_tuple(result, 2, "dropout_forward")
         expect_close(out2, out, "dropout_forward", "two calls with the same seed", rtol=0.0, atol=0.0)
         kept = out != 0
         expect_close(out[kept], x[kept] / (1 - p), "dropout_forward", "kept entries (must be x / (1 - p))",
                      rtol=RTOL_SCALE, atol=0.0)
-        dx = student.dropout_backward(dout, cache)
-        expect_close(dx, np.where(kept, dout / (1 - p), 0.0), "dropout_backward",
+    backwards = student.call_each("dropout_backward", [(tr[5], cache) for tr, cache in zip(trials, caches)])
+    for (_, p, *_, dout), out, dx in zip(trials, outs, backwards):
+        expect_close(dx, np.where(out != 0, dout / (1 - p), 0.0), "dropout_backward",
                      "after a seeded forward (same mask, same scale)", rtol=RTOL_SCALE, atol=0.0)
 
 
@@ -379,13 +426,17 @@ EMA = ["Return a **new** dict with the same keys", "modify neither argument", "d
 @part("ema", states=PURE + EMA, shown=["ema_update with decay 0.75", "(must not change)", "must return new arrays"])
 def test_ema_update_formula_and_purity(student, ref, rng):
     """ema_update returns decay * avg + (1 - decay) * params for every name, without changing its inputs"""
+    trials = []
     for trial in range(5):
         names = [f"p{i}" for i in range(int(rng.integers(1, 4)))]
         avg = random_params(rng, names)
         params = {n: rng.normal(size=a.shape) for n, a in avg.items()}
         decay = [0.0, 1.0][trial] if trial < 2 else float(rng.uniform(0, 1))
+        trials.append((avg, params, decay))
+    replies = student.observe_each("ema_update", trials)
+    for trial, ((avg, params, decay), (got, after, seen)) in enumerate(zip(trials, replies)):
+        names = list(avg)
         case = {0: "decay 0", 1: "decay 1"}.get(trial, "random decay")
-        got, after, seen = student.observe("ema_update", avg, params, decay)
         expect_unchanged([avg, params, decay], after, "ema_update")
         expect_no_alias(seen, "ema_update")
         expect_writable(seen, "ema_update")
@@ -611,39 +662,55 @@ def torch_dropconnect(x, W, b, scale, dout):
     return out.detach().numpy(), xt.grad.numpy(), Wt.grad.numpy(), bt.grad.numpy()
 
 
-def check_dropconnect(student, rng, x, W, b, p, mode, mask, scale, case):
-    dout = rng.normal(size=(x.shape[0], W.shape[1]))
-    result, after, seen = student.observe("dropconnect_forward", x, W, b, p, mode, mask)
-    expect_unchanged([x, W, b, p, mode, mask], after, "dropconnect_forward")
-    expect_fresh(seen, "dropconnect_forward", ("argument 1", "argument 2", "argument 3", "argument 6"), within="[0]")
-    out, cache = expect_tuple(result, 2, "dropconnect_forward")
-    want = torch_dropconnect(x, W, b, scale, dout)
-    expect_close(out, want[0], "dropconnect_forward", case, rtol=TOL_DC, atol=TOL_DC)
-    result, after, seen = student.observe("dropconnect_backward", dout, cache)
-    expect_unchanged([dout], after[:1], "dropconnect_backward")
-    expect_fresh(seen, "dropconnect_backward", ("argument 1",))
-    grads = expect_tuple(result, 3, "dropconnect_backward")
-    for name, got, w in zip(("dx", "dW", "db"), grads, want[1:]):
-        expect_close(got, w, f"dropconnect_backward {name}", case, rtol=TOL_DC, atol=TOL_DC)
+def check_dropconnect(student, cases):
+    """cases: (x, W, b, p, mode, mask, scale, case, dout); every forward call in one request, then every
+    backward call with its own cache."""
+    wants, caches = [], []
+    forwards = student.observe_each("dropconnect_forward", [c[:6] for c in cases])
+    for (x, W, b, p, mode, mask, scale, case, dout), (result, after, seen) in zip(cases, forwards):
+        expect_unchanged([x, W, b, p, mode, mask], after, "dropconnect_forward")
+        expect_fresh(seen, "dropconnect_forward", ("argument 1", "argument 2", "argument 3", "argument 6"),
+                     within="[0]")
+        out, cache = expect_tuple(result, 2, "dropconnect_forward")
+        want = torch_dropconnect(x, W, b, scale, dout)
+        expect_close(out, want[0], "dropconnect_forward", case, rtol=TOL_DC, atol=TOL_DC)
+        wants.append(want)
+        caches.append(cache)
+    backwards = student.observe_each("dropconnect_backward", [(c[8], cache) for c, cache in zip(cases, caches)])
+    for (*_, case, dout), want, (result, after, seen) in zip(cases, wants, backwards):
+        expect_unchanged([dout], after[:1], "dropconnect_backward")
+        expect_fresh(seen, "dropconnect_backward", ("argument 1",))
+        grads = expect_tuple(result, 3, "dropconnect_backward")
+        for name, got, w in zip(("dx", "dW", "db"), grads, want[1:]):
+            expect_close(got, w, f"dropconnect_backward {name}", case, rtol=TOL_DC, atol=TOL_DC)
+
+
+def dropconnect_dout(rng, x, W):
+    return rng.normal(size=(x.shape[0], W.shape[1]))
 
 
 @part("dropconnect", states=PURE + DROPCONNECT + ["kept weights are divided by $q$\nin training"],
       shown=["against torch autograd", "the inputs are left alone", "p = 0.999"])
 def test_dropconnect_train_mode_matches_autograd(student, rng):
     """in train mode the layer uses W * mask / (1 - p); forward and the three gradients match autograd"""
+    cases = []
     for trial in range(6):
         x, W, b, mask, p = dropconnect_case(rng, [0.0, 0.999][trial] if trial < 2 else None)
         case = {0: "train mode, p = 0", 1: "train mode, p = 0.999"}.get(trial, "train mode with a given mask")
-        check_dropconnect(student, rng, x, W, b, p, "train", mask, mask / (1 - p), case)
+        cases.append((x, W, b, p, "train", mask, mask / (1 - p), case, dropconnect_dout(rng, x, W)))
+    check_dropconnect(student, cases)
 
 
 @part("dropconnect", states=["In evaluation mode the layer is\n$xW + b$"], shown=["Eval mode is the plain layer"])
 def test_dropconnect_eval_mode_is_the_plain_layer(student, rng):
     """in eval mode the layer is x @ W + b with ordinary gradients, whatever the mask holds"""
+    cases = []
     for trial in range(3):
         x, W, b, mask, p = dropconnect_case(rng)
-        check_dropconnect(student, rng, x, W, b, p, "eval", mask if trial else None, np.ones(W.shape),
-                          "eval mode" + (" (a mask is given and must be ignored)" if trial else ""))
+        cases.append((x, W, b, p, "eval", mask if trial else None, np.ones(W.shape),
+                      "eval mode" + (" (a mask is given and must be ignored)" if trial else ""),
+                      dropconnect_dout(rng, x, W)))
+    check_dropconnect(student, cases)
 
 
 @part("dropconnect", states=["row $i$ of $M$ is all zeros"], shown=["whole rows dropped"])
@@ -668,13 +735,18 @@ SD = ["survival_prob` is a float in $(0, 1]$", "In training mode `gate` is\n`0` 
 def test_stochastic_depth_matches_autograd(student, rng):
     """out = x + gate * residual in training, x + survival_prob * residual at test; gradients as autograd"""
     modes = [("train", 1), ("train", 0), ("train", True), ("train", False), ("train", 1.0), ("eval", None), ("eval", 0)]
+    trials = []
     for trial, (mode, gate) in enumerate(modes):
         shape = random_shape(rng)
         x, r, dout = rng.normal(size=shape), rng.normal(size=shape), rng.normal(size=shape)
         p = 1.0 if trial == 0 else float(rng.uniform(0.3, 0.95))  # p = 1: a block that is never dropped
         scale = p if mode == "eval" else float(gate)
         case = f"{mode} mode, gate {gate!r}" if mode == "train" else "eval mode" + (" (gate ignored)" if gate is not None else "")
-        result, after, seen = student.observe("stochastic_depth_forward", x, r, p, mode, gate)
+        trials.append((x, r, p, mode, gate, dout, scale, case))
+    # every forward call in one request, then every backward call with its own cache
+    caches, autograd = [], []
+    forwards = student.observe_each("stochastic_depth_forward", [tr[:5] for tr in trials])
+    for (x, r, p, mode, gate, dout, scale, case), (result, after, seen) in zip(trials, forwards):
         expect_unchanged([x, r, p, mode, gate], after, "stochastic_depth_forward")
         expect_fresh(seen, "stochastic_depth_forward", ("argument 1", "argument 2"), within="[0]")
         out, cache = expect_tuple(result, 2, "stochastic_depth_forward")
@@ -682,7 +754,10 @@ def test_stochastic_depth_matches_autograd(student, rng):
         out_t = xt + scale * rt
         out_t.backward(t(dout))
         expect_close(out, out_t.detach().numpy(), "stochastic_depth_forward", case, rtol=1e-12, atol=1e-12)
-        result, after, seen = student.observe("stochastic_depth_backward", dout, cache)
+        caches.append(cache)
+        autograd.append((xt, rt))
+    backwards = student.observe_each("stochastic_depth_backward", [(tr[5], cache) for tr, cache in zip(trials, caches)])
+    for (*_, dout, scale, case), (xt, rt), (result, after, seen) in zip(trials, autograd, backwards):
         expect_unchanged([dout], after[:1], "stochastic_depth_backward")
         expect_fresh(seen, "stochastic_depth_backward", ("argument 1",))
         dx, dres = expect_tuple(result, 2, "stochastic_depth_backward")
