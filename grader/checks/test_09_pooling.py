@@ -106,11 +106,12 @@ def loop_windows(x, k, s, p, pad_value):
       shown=["Output sizes by hand"])
 def test_pool_output_size(student, rng):
     """pool_output_size follows floor((size + 2 pad - kernel) / stride) + 1"""
+    cases = []
     for _ in range(20):
         k, s = int(rng.integers(1, 8)), int(rng.integers(1, 8))
         p = int(rng.integers(0, k // 2 + 1))
-        size = int(rng.integers(max(1, k - 2 * p), 60))
-        got = student.pool_output_size(size, k, s, p)
+        cases.append((int(rng.integers(max(1, k - 2 * p), 60)), k, s, p))
+    for (size, k, s, p), got in zip(cases, student.call_each("pool_output_size", cases)):
         if not isinstance(got, (int, np.integer)) or isinstance(got, bool):
             raise CheckFailure(f"pool_output_size returned {type(got).__name__}; expected an int")
         if int(got) != (size + 2 * p - k) // s + 1:
@@ -124,11 +125,11 @@ def test_pool_output_size(student, rng):
 def test_pool_windows_match_a_loop(student, rng):
     """pool_windows returns every window of the padded input, for random and edge-case settings"""
     settings = [random_setting(rng) for _ in range(6)] + list(edge_settings(rng))
-    for i, (x, _param, (k, s, p), case) in enumerate(settings):
-        # every pad value in turn; the two padded edge settings get -inf and 7.5, never only 0
-        pad_value = (-np.inf, 7.5, 0.0)[i % 3]
+    # every pad value in turn; the two padded edge settings get -inf and 7.5, never only 0
+    calls = [(x, k, s, p, (-np.inf, 7.5, 0.0)[i % 3]) for i, (x, _param, (k, s, p), _case) in enumerate(settings)]
+    for (x, k, s, p, pad_value), (*_, case), (got, after, seen) in zip(calls, settings,
+                                                                     student.observe_each("pool_windows", calls)):
         want = loop_windows(x, k, s, p, pad_value)
-        got, after, seen = student.observe("pool_windows", x, k, s, p, pad_value)
         expect_unchanged([x, k, s, p, pad_value], after, "pool_windows")
         expect_new(seen, "pool_windows")
         expect_close(got, want, "pool_windows", case, rtol=0.0, atol=0.0)
@@ -144,8 +145,9 @@ def all_settings(rng, n_random=6):
       shown=["Random maps against F.max_pool2d", "default stride"])
 def test_max_pool_forward_matches_torch(student, ref, rng):
     """max_pool_forward matches F.max_pool2d for random and edge-case settings"""
-    for x, param, sizes, case in all_settings(rng):
-        out, _ = expect_tuple(student.max_pool_forward(x, param), 2, "max_pool_forward")
+    settings = all_settings(rng)
+    for (x, param, sizes, case), result in zip(settings, student.call_each("max_pool_forward", [s[:2] for s in settings])):
+        out, _ = expect_tuple(result, 2, "max_pool_forward")
         expect_close(out, torch_pool(x, sizes, "max"), "max_pool_forward out", case, rtol=RTOL, atol=ATOL)
         expect_close(out, ref.max_pool_forward(x, param)[0], "max_pool_forward out", case, rtol=RTOL, atol=ATOL)
 
@@ -153,13 +155,15 @@ def test_max_pool_forward_matches_torch(student, ref, rng):
 @part("max_pool_forward", states=["The border is padded with -inf"], shown=["Padding is -inf, not 0"])
 def test_max_pool_pads_with_minus_infinity(student, rng):
     """max_pool_forward pads with -inf: all-negative maps keep negative maxima at the border"""
+    settings = []
     for _ in range(3):
         k = int(rng.integers(2, 5))
         p = int(rng.integers(1, k // 2 + 1))
         x = -rng.uniform(1.0, 5.0, size=(int(rng.integers(1, 3)), 2, int(rng.integers(k, 10)), int(rng.integers(k, 10))))
         param = {"kernel": k, "stride": int(rng.integers(1, 3)), "pad": p}
-        sizes = ((k, k), (param["stride"],) * 2, (p, p))
-        out, _ = expect_tuple(student.max_pool_forward(x, param), 2, "max_pool_forward")
+        settings.append((x, param, ((k, k), (param["stride"],) * 2, (p, p))))
+    for (x, param, sizes), result in zip(settings, student.call_each("max_pool_forward", [s[:2] for s in settings])):
+        out, _ = expect_tuple(result, 2, "max_pool_forward")
         expect_close(out, torch_pool(x, sizes, "max"), "max_pool_forward out", "an all-negative map with padding",
                      rtol=RTOL, atol=ATOL)
 
@@ -180,16 +184,22 @@ def test_max_pool_forward_leaves_input_unchanged(student, rng):
     expect_new(seen, "max_pool_forward", part=0)
 
 
-def check_backward(student, kind, x, param, sizes, case, rng):
+def check_backward(student, kind, settings, rng):
+    """settings: [(x, param, sizes, case)]. Every forward call in one request, then every backward call
+    (each with its own cache and a random dout) in another."""
     fwd, bwd = f"{kind}_pool_forward", f"{kind}_pool_backward"
-    out, cache = expect_tuple(getattr(student, fwd)(x, param), 2, fwd)
-    out = expect_array(out, torch_pool(x, sizes, kind).shape, f"{fwd} out")
-    dout = rng.normal(size=out.shape)
-    _, want = torch_pool(x, sizes, kind, dout)
-    dx, after, seen = student.observe(bwd, dout, cache)
-    expect_unchanged([dout, cache], after, bwd)
-    expect_new(seen, bwd)
-    expect_close(dx, want, f"{bwd} dx", case, rtol=GRAD_RTOL, atol=GRAD_ATOL)
+    caches, douts = [], []
+    for (x, param, sizes, _), result in zip(settings, student.call_each(fwd, [s[:2] for s in settings])):
+        out, cache = expect_tuple(result, 2, fwd)
+        out = expect_array(out, torch_pool(x, sizes, kind).shape, f"{fwd} out")
+        caches.append(cache)
+        douts.append(rng.normal(size=out.shape))
+    backwards = student.observe_each(bwd, list(zip(douts, caches)))
+    for (x, _, sizes, case), dout, cache, (dx, after, seen) in zip(settings, douts, caches, backwards):
+        _, want = torch_pool(x, sizes, kind, dout)
+        expect_unchanged([dout, cache], after, bwd)
+        expect_new(seen, bwd)
+        expect_close(dx, want, f"{bwd} dx", case, rtol=GRAD_RTOL, atol=GRAD_ATOL)
 
 
 @part("max_pool_backward", states=["max_pool_backward(dout, cache)", "do not modify dout or the cache",
@@ -197,8 +207,7 @@ def check_backward(student, kind, x, param, sizes, case, rng):
       shown=["Random maps against autograd", "modified dout"])
 def test_max_pool_backward_matches_autograd(student, rng):
     """max_pool_backward(dout, cache) matches autograd of F.max_pool2d, overlapping windows included"""
-    for x, param, sizes, case in all_settings(rng):
-        check_backward(student, "max", x, param, sizes, case, rng)
+    check_backward(student, "max", all_settings(rng), rng)
 
 
 @part("max_pool_backward", states=["Accumulate with np.add.at"], shown=["wins 9 overlapping windows"])
@@ -208,7 +217,8 @@ def test_max_pool_backward_accumulates_over_windows(student, rng):
     x = rng.normal(size=(n, c, h, w))
     x[:, :, h // 2, w // 2] = 10.0 + rng.random(size=(n, c))  # a peak that wins up to 9 windows
     param = {"kernel": 3, "stride": 1, "pad": 1}
-    check_backward(student, "max", x, param, ((3, 3), (1, 1), (1, 1)), "one large entry that wins many overlapping windows", rng)
+    check_backward(student, "max", [(x, param, ((3, 3), (1, 1), (1, 1)),
+                                     "one large entry that wins many overlapping windows")], rng)
 
 
 def first_max_grad(x, sizes, dout):
@@ -234,16 +244,23 @@ def test_max_pool_backward_ties_go_to_the_first_maximum(student, rng):
     cases = [((2, 2), (2, 2), (0, 0), "exact ties, kernel 2, stride 2"),
              ((3, 3), (1, 1), (1, 1), "exact ties in overlapping windows with padding"),
              ((3, 2), (2, 1), (1, 1), "exact ties, non-square kernel and stride")]
+    settings = []
     for k, s, p, case in cases:
         h, w = int(rng.integers(k[0] + 1, 9)), int(rng.integers(k[1] + 1, 9))
         x = rng.integers(0, 3, size=(2, 2, h, w)).astype(np.float64) * float(rng.choice([-1.0, 1.0]))
         x[0, 0] = 1.0  # one map entirely tied
-        param = {"kernel": k, "stride": s, "pad": p}
-        out, cache = expect_tuple(student.max_pool_forward(x, param), 2, "max_pool_forward")
-        out = expect_array(out, torch_pool(x, (k, s, p), "max").shape, "max_pool_forward out")
-        dout = rng.normal(size=out.shape)
-        dx = student.max_pool_backward(dout, cache)
-        expect_close(dx, first_max_grad(x, (k, s, p), dout), "max_pool_backward dx", case,
+        # dout has the shape torch gives (checked below); drawn here, in the order of the cases
+        dout = rng.normal(size=torch_pool(x, (k, s, p), "max").shape)
+        settings.append((x, {"kernel": k, "stride": s, "pad": p}, (k, s, p), case, dout))
+    # every forward call in one request, then every backward call with its own cache
+    caches = []
+    for (x, _, sizes, _, dout), result in zip(settings, student.call_each("max_pool_forward", [s[:2] for s in settings])):
+        out, cache = expect_tuple(result, 2, "max_pool_forward")
+        expect_array(out, dout.shape, "max_pool_forward out")
+        caches.append(cache)
+    backwards = student.call_each("max_pool_backward", [(s[4], cache) for s, cache in zip(settings, caches)])
+    for (x, _, sizes, case, dout), dx in zip(settings, backwards):
+        expect_close(dx, first_max_grad(x, sizes, dout), "max_pool_backward dx", case,
                      rtol=GRAD_RTOL, atol=GRAD_ATOL)
 
 
@@ -255,14 +272,16 @@ def check_two_forwards_first(student, kind, rng):
                 (rng.normal(size=(1, 2, 7, 10)), {"kernel": (2, 4), "stride": (2, 3), "pad": (1, 0)},
                  ((2, 4), (2, 3), (1, 0)))]
     caches, douts = [], []
-    for x, param, sizes in settings:
-        out, cache = expect_tuple(getattr(student, fwd)(x, param), 2, fwd)
+    # both forward calls in one request, then both backward calls (the same order of calls in the kernel)
+    for (x, param, sizes), result in zip(settings, student.call_each(fwd, [s[:2] for s in settings])):
+        out, cache = expect_tuple(result, 2, fwd)
         out = expect_array(out, torch_pool(x, sizes, kind).shape, f"{fwd} out")
         caches.append(cache)
         douts.append(rng.normal(size=out.shape))
-    for (x, _param, sizes), cache, dout in reversed(list(zip(settings, caches, douts))):
+    pairs = list(reversed(list(zip(settings, caches, douts))))
+    for ((x, _param, sizes), _, dout), dx in zip(pairs, student.call_each(bwd, [(d, c) for _, c, d in pairs])):
         _, want = torch_pool(x, sizes, kind, dout)
-        expect_close(getattr(student, bwd)(dout, cache), want, f"{bwd} dx",
+        expect_close(dx, want, f"{bwd} dx",
                      "two forward passes with different settings before their backward passes",
                      rtol=GRAD_RTOL, atol=GRAD_ATOL)
 
@@ -279,8 +298,9 @@ def test_max_pool_backward_uses_only_its_cache(student, rng):
       shown=["Random maps against F.avg_pool2d"])
 def test_avg_pool_forward_matches_torch(student, ref, rng):
     """avg_pool_forward matches F.avg_pool2d(count_include_pad=True) for random and edge-case settings"""
-    for x, param, sizes, case in all_settings(rng):
-        out, _ = expect_tuple(student.avg_pool_forward(x, param), 2, "avg_pool_forward")
+    settings = all_settings(rng)
+    for (x, param, sizes, case), result in zip(settings, student.call_each("avg_pool_forward", [s[:2] for s in settings])):
+        out, _ = expect_tuple(result, 2, "avg_pool_forward")
         expect_close(out, torch_pool(x, sizes, "avg"), "avg_pool_forward out", case, rtol=RTOL, atol=ATOL)
         expect_close(out, ref.avg_pool_forward(x, param)[0], "avg_pool_forward out", case, rtol=RTOL, atol=ATOL)
 
@@ -306,8 +326,7 @@ def test_avg_pool_counts_the_padding(student, rng):
       shown=["Random maps against autograd", "Overlap and padding", "modified dout"])
 def test_avg_pool_backward_matches_autograd(student, rng):
     """avg_pool_backward(dout, cache) matches autograd of F.avg_pool2d, overlapping windows included"""
-    for x, param, sizes, case in all_settings(rng):
-        check_backward(student, "avg", x, param, sizes, case, rng)
+    check_backward(student, "avg", all_settings(rng), rng)
 
 
 
@@ -323,20 +342,28 @@ def test_global_avg_pool_matches_torch(student, ref, rng):
     """global average pooling forward and backward match F.adaptive_avg_pool2d(x, 1) and autograd"""
     shapes = [(int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.integers(1, 12)), int(rng.integers(1, 12)))
               for _ in range(5)] + [(1, 1, 1, 1), (2, 3, 1, 7), (3, 2, 6, 1)]
+    trials = []
     for shape in shapes:
         x = rng.normal(size=shape) * 10 + 3
-        case = "a 1x1 map" if shape[2:] == (1, 1) else "a map of one row" if shape[2] == 1 else "random shape"
-        res, after, seen = student.observe("global_avg_pool_forward", x)
-        out, cache = expect_tuple(res, 2, "global_avg_pool_forward")
-        expect_unchanged([x], after, "global_avg_pool_forward")
-        expect_new(seen, "global_avg_pool_forward", part=0)
         xt = t(x, True)
         y = F.adaptive_avg_pool2d(xt, 1)
         dout = rng.normal(size=y.shape)
         y.backward(t(dout))
+        trials.append((x, xt, y, dout))
+    # every forward call in one request, then every backward call with its own cache
+    caches = []
+    forwards = student.observe_each("global_avg_pool_forward", [(tr[0],) for tr in trials])
+    for (x, xt, y, dout), (res, after, seen) in zip(trials, forwards):
+        case = "a 1x1 map" if x.shape[2:] == (1, 1) else "a map of one row" if x.shape[2] == 1 else "random shape"
+        out, cache = expect_tuple(res, 2, "global_avg_pool_forward")
+        expect_unchanged([x], after, "global_avg_pool_forward")
+        expect_new(seen, "global_avg_pool_forward", part=0)
         expect_close(out, y.detach().numpy(), "global_avg_pool_forward out", case, rtol=RTOL, atol=ATOL)
         expect_close(out, ref.global_avg_pool_forward(x)[0], "global_avg_pool_forward out", case, rtol=RTOL, atol=ATOL)
-        dx, after, seen = student.observe("global_avg_pool_backward", dout, cache)
+        caches.append(cache)
+    backwards = student.observe_each("global_avg_pool_backward", [(tr[3], cache) for tr, cache in zip(trials, caches)])
+    for (x, xt, y, dout), cache, (dx, after, seen) in zip(trials, caches, backwards):
+        case = "a 1x1 map" if x.shape[2:] == (1, 1) else "a map of one row" if x.shape[2] == 1 else "random shape"
         expect_unchanged([dout, cache], after, "global_avg_pool_backward")
         expect_new(seen, "global_avg_pool_backward")
         expect_close(dx, xt.grad.numpy(), "global_avg_pool_backward dx", case, rtol=GRAD_RTOL, atol=GRAD_ATOL)
@@ -347,11 +374,13 @@ def test_global_avg_pool_matches_torch(student, ref, rng):
 def test_global_avg_pool_backward_uses_only_its_cache(student, rng):
     """two global-average-pooling forward passes of different shapes, then their backward passes"""
     xs = [rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(1, 2, 7, 3))]
-    caches = [expect_tuple(student.global_avg_pool_forward(x), 2, "global_avg_pool_forward")[1] for x in xs]
-    for x, cache in reversed(list(zip(xs, caches))):
-        dout = rng.normal(size=x.shape[:2] + (1, 1))
+    # both forward calls in one request, then both backward calls in reverse order (as separate calls would be)
+    caches = [expect_tuple(r, 2, "global_avg_pool_forward")[1]
+              for r in student.call_each("global_avg_pool_forward", [(x,) for x in xs])]
+    pairs = [(x, cache, rng.normal(size=x.shape[:2] + (1, 1))) for x, cache in reversed(list(zip(xs, caches)))]
+    for (x, cache, dout), (dx, _, seen) in zip(pairs, student.observe_each("global_avg_pool_backward",
+                                                                           [(d, c) for _, c, d in pairs])):
         want = np.broadcast_to(dout / (x.shape[2] * x.shape[3]), x.shape)
-        dx, _, seen = student.observe("global_avg_pool_backward", dout, cache)
         expect_new(seen, "global_avg_pool_backward")
         expect_close(dx, want, "global_avg_pool_backward dx",
                      "two forward passes with different shapes before their backward passes",
@@ -380,13 +409,15 @@ def random_axis(rng, kind="general"):
     return n_in, int(rng.integers(1, n_in - kernel + 2)), kernel
 
 
-def check_starts(student, n_in, n_out, kernel, u, case):
-    got = expect_array(student.fractional_pool_starts(n_in, n_out, kernel, u), (n_out,), "fractional_pool_starts",
-                       kind="iu")
-    want = torch_starts(n_in, n_out, kernel, u)
-    if not np.array_equal(got, want):
-        raise CheckFailure(f"fractional_pool_starts, {case}: wrong at {int((got != want).sum())} of {n_out} "
-                           "window starts (compare with torch's rule in the notebook)")
+def check_starts(student, cases):
+    """cases: [(n_in, n_out, kernel, u, case)], every call in one request."""
+    for (n_in, n_out, kernel, u, case), got in zip(cases, student.call_each("fractional_pool_starts",
+                                                                           [c[:4] for c in cases])):
+        got = expect_array(got, (n_out,), "fractional_pool_starts", kind="iu")
+        want = torch_starts(n_in, n_out, kernel, u)
+        if not np.array_equal(got, want):
+            raise CheckFailure(f"fractional_pool_starts, {case}: wrong at {int((got != want).sum())} of {n_out} "
+                               "window starts (compare with torch's rule in the notebook)")
 
 
 @part("fractional_pool_starts", states=["starts[i] = floor((i + u) * alpha) - floor(u * alpha)",
@@ -395,11 +426,10 @@ def check_starts(student, n_in, n_out, kernel, u, case):
       shown=["Against torch", "starts for u = 0.3"])
 def test_fractional_pool_starts_match_torch(student, rng):
     """fractional_pool_starts gives torch's window starts for random lengths, kernels and samples"""
-    for _ in range(12):
-        check_starts(student, *random_axis(rng, "ratio"), float(rng.random()),
-                     "a random axis with a ratio between 1 and 2")
-    for _ in range(12):
-        check_starts(student, *random_axis(rng), float(rng.random()), "a random axis, length, kernel and sample")
+    cases = [(*random_axis(rng, "ratio"), float(rng.random()), "a random axis with a ratio between 1 and 2")
+             for _ in range(12)]
+    cases += [(*random_axis(rng), float(rng.random()), "a random axis, length, kernel and sample") for _ in range(12)]
+    check_starts(student, cases)
 
 
 @part("fractional_pool_starts", states=["when n_out = 1 the only window starts at n_in - kernel"],
@@ -415,8 +445,7 @@ def test_fractional_pool_starts_edge_cases(student, rng):
              (n, max(2, (2 * n) // 3), 2, 0.0, "a sample of 0"),
              (n, max(2, (2 * n) // 3), 2, 1.0 - 1e-9, "a sample just below 1"),
              (k, 1, k, float(rng.random()), "one window as long as the axis")]
-    for n_in, n_out, kernel, u, case in cases:
-        check_starts(student, n_in, n_out, kernel, u, case)
+    check_starts(student, cases)
 
 
 def expect_value_error(student, name, args, case):
@@ -493,9 +522,10 @@ def torch_fractional(x, k, o, samples, dout=None):
       shown=["Random maps against F.fractional_max_pool2d", "index 0 is the width"])
 def test_fractional_max_pool_forward_matches_torch(student, ref, rng):
     """fractional_max_pool_forward matches F.fractional_max_pool2d for random and edge-case settings"""
-    for x, kernel, output_size, k, o, samples, case in fractional_settings(rng):
-        out, _ = expect_tuple(student.fractional_max_pool_forward(x, kernel, output_size, samples), 2,
-                              "fractional_max_pool_forward")
+    settings = fractional_settings(rng)
+    forwards = student.call_each("fractional_max_pool_forward", [(s[0], s[1], s[2], s[5]) for s in settings])
+    for (x, kernel, output_size, k, o, samples, case), result in zip(settings, forwards):
+        out, _ = expect_tuple(result, 2, "fractional_max_pool_forward")
         expect_close(out, torch_fractional(x, k, o, samples), "fractional_max_pool_forward out", case,
                      rtol=RTOL, atol=ATOL)
         expect_close(out, ref.fractional_max_pool_forward(x, kernel, output_size, samples)[0],
@@ -519,16 +549,22 @@ def test_fractional_max_pool_forward_leaves_input_unchanged(student, rng):
     expect_new(seen, "fractional_max_pool_forward", part=0)
 
 
-def check_fractional_backward(student, x, kernel, output_size, k, o, samples, case, rng):
-    out, cache = expect_tuple(student.fractional_max_pool_forward(x, kernel, output_size, samples), 2,
-                              "fractional_max_pool_forward")
-    out = expect_array(out, (x.shape[0], x.shape[1]) + tuple(o), "fractional_max_pool_forward out")
-    dout = rng.normal(size=out.shape)
-    _, want = torch_fractional(x, k, o, samples, dout)
-    dx, after, seen = student.observe("fractional_max_pool_backward", dout, cache)
-    expect_unchanged([dout, cache], after, "fractional_max_pool_backward")
-    expect_new(seen, "fractional_max_pool_backward")
-    expect_close(dx, want, "fractional_max_pool_backward dx", case, rtol=GRAD_RTOL, atol=GRAD_ATOL)
+def check_fractional_backward(student, settings, rng):
+    """settings: [(x, kernel, output_size, k, o, samples, case)]. Every forward call in one request, then
+    every backward call (each with its own cache and a random dout) in another."""
+    caches, douts = [], []
+    forwards = student.call_each("fractional_max_pool_forward", [(s[0], s[1], s[2], s[5]) for s in settings])
+    for (x, _, _, _, o, _, _), result in zip(settings, forwards):
+        out, cache = expect_tuple(result, 2, "fractional_max_pool_forward")
+        out = expect_array(out, (x.shape[0], x.shape[1]) + tuple(o), "fractional_max_pool_forward out")
+        caches.append(cache)
+        douts.append(rng.normal(size=out.shape))
+    backwards = student.observe_each("fractional_max_pool_backward", list(zip(douts, caches)))
+    for (x, _, _, k, o, samples, case), dout, cache, (dx, after, seen) in zip(settings, douts, caches, backwards):
+        _, want = torch_fractional(x, k, o, samples, dout)
+        expect_unchanged([dout, cache], after, "fractional_max_pool_backward")
+        expect_new(seen, "fractional_max_pool_backward")
+        expect_close(dx, want, "fractional_max_pool_backward dx", case, rtol=GRAD_RTOL, atol=GRAD_ATOL)
 
 
 @part("fractional_max_pool_backward", states=["fractional_max_pool_backward(dout, cache)",
@@ -537,8 +573,7 @@ def check_fractional_backward(student, x, kernel, output_size, k, o, samples, ca
       shown=["Random maps against autograd", "modified dout"])
 def test_fractional_max_pool_backward_matches_autograd(student, rng):
     """fractional_max_pool_backward(dout, cache) matches autograd of F.fractional_max_pool2d"""
-    for x, kernel, output_size, k, o, samples, case in fractional_settings(rng):
-        check_fractional_backward(student, x, kernel, output_size, k, o, samples, case, rng)
+    check_fractional_backward(student, fractional_settings(rng), rng)
 
 
 @part("fractional_max_pool_backward", states=["accumulate with np.add.at"],
@@ -549,8 +584,8 @@ def test_fractional_max_pool_backward_accumulates(student, rng):
     x = rng.normal(size=(2, 2, h, w))
     x[:, :, 1:h - 1:2, 1:w - 1:2] = 10.0 + rng.random(size=x[:, :, 1:h - 1:2, 1:w - 1:2].shape)  # peaks
     o = (h - 3, w - 3)  # kernel 2, ratio close to 1: most steps are 1, so neighbouring windows share rows
-    check_fractional_backward(student, x, 2, o, (2, 2), o, rng.random((2, 2, 2)),
-                              "peaks that win several overlapping windows", rng)
+    check_fractional_backward(student, [(x, 2, o, (2, 2), o, rng.random((2, 2, 2)),
+                                         "peaks that win several overlapping windows")], rng)
 
 
 def first_max_fractional_grad(x, k, o, samples, dout):
@@ -572,16 +607,24 @@ def first_max_fractional_grad(x, k, o, samples, dout):
       shown=["dx with ties (first maximum wins)"])
 def test_fractional_max_pool_backward_ties_go_to_the_first_maximum(student, rng):
     """with exact ties, each window's gradient goes to its first maximum in row-major order"""
+    settings = []
     for k, case in [((2, 2), "exact ties, kernel 2"), ((3, 2), "exact ties, non-square kernel")]:
         h, w = int(rng.integers(k[0] + 3, 12)), int(rng.integers(k[1] + 3, 12))
         o = (max(1, min(h - k[0] + 1, int(h / 1.41))), max(1, min(w - k[1] + 1, int(w / 1.41))))
         x = rng.integers(0, 3, size=(2, 2, h, w)).astype(np.float64) * float(rng.choice([-1.0, 1.0]))
         x[0, 0] = 1.0  # one map entirely tied
         samples = rng.random((2, 2, 2))
-        out, cache = expect_tuple(student.fractional_max_pool_forward(x, k, o, samples), 2, "fractional_max_pool_forward")
-        out = expect_array(out, (2, 2) + o, "fractional_max_pool_forward out")
-        dout = rng.normal(size=out.shape)
-        expect_close(student.fractional_max_pool_backward(dout, cache), first_max_fractional_grad(x, k, o, samples, dout),
+        settings.append((x, k, o, samples, case, rng.normal(size=(2, 2) + o)))  # dout of the shape checked below
+    # both forward calls in one request, then both backward calls with their own caches
+    caches = []
+    for (x, k, o, *_), result in zip(settings, student.call_each("fractional_max_pool_forward",
+                                                                 [s[:4] for s in settings])):
+        out, cache = expect_tuple(result, 2, "fractional_max_pool_forward")
+        expect_array(out, (2, 2) + o, "fractional_max_pool_forward out")
+        caches.append(cache)
+    backwards = student.call_each("fractional_max_pool_backward", [(s[5], c) for s, c in zip(settings, caches)])
+    for (x, k, o, samples, case, dout), dx in zip(settings, backwards):
+        expect_close(dx, first_max_fractional_grad(x, k, o, samples, dout),
                      "fractional_max_pool_backward dx", case, rtol=GRAD_RTOL, atol=GRAD_ATOL)
 
 
@@ -591,14 +634,17 @@ def test_fractional_max_pool_backward_uses_only_its_cache(student, rng):
     settings = [(rng.normal(size=(2, 3, 9, 8)), 2, (6, 5), (2, 2), (6, 5), rng.random((2, 3, 2))),
                 (rng.normal(size=(1, 2, 11, 7)), (3, 2), 4, (3, 2), (4, 4), rng.random((1, 2, 2)))]
     caches, douts = [], []
-    for x, kernel, output_size, k, o, samples in settings:
-        out, cache = expect_tuple(student.fractional_max_pool_forward(x, kernel, output_size, samples), 2,
-                                  "fractional_max_pool_forward")
+    # both forward calls in one request, then both backward calls (the same order of calls in the kernel)
+    forwards = student.call_each("fractional_max_pool_forward", [(s[0], s[1], s[2], s[5]) for s in settings])
+    for (x, _, _, _, o, _), result in zip(settings, forwards):
+        out, cache = expect_tuple(result, 2, "fractional_max_pool_forward")
         out = expect_array(out, x.shape[:2] + o, "fractional_max_pool_forward out")
         caches.append(cache)
         douts.append(rng.normal(size=out.shape))
-    for (x, _kernel, _o, k, o, samples), cache, dout in reversed(list(zip(settings, caches, douts))):
+    pairs = list(reversed(list(zip(settings, caches, douts))))
+    backwards = student.call_each("fractional_max_pool_backward", [(d, c) for _, c, d in pairs])
+    for ((x, _kernel, _o, k, o, samples), _, dout), dx in zip(pairs, backwards):
         _, want = torch_fractional(x, k, o, samples, dout)
-        expect_close(student.fractional_max_pool_backward(dout, cache), want, "fractional_max_pool_backward dx",
+        expect_close(dx, want, "fractional_max_pool_backward dx",
                      "two forward passes with different settings before their backward passes",
                      rtol=GRAD_RTOL, atol=GRAD_ATOL)
