@@ -84,22 +84,22 @@ def describe(param):
       shown=["The worked example", "Against the shape torch produces"])
 def test_conv_output_size_matches_torch(student, rng):
     """conv_output_size gives the size torch's conv2d produces, and 4 for the worked example"""
-    expect_int(student.conv_output_size(2, 3, 1, 2), 4, "conv_output_size",
-               "the worked example (2x2 input, 2 zeros on each side, 3x3 kernel, stride 1)")
+    cases = [((2, 3, 1, 2), 4, "the worked example (2x2 input, 2 zeros on each side, 3x3 kernel, stride 1)")]
     for trial in range(12):
         k, s, p = int(rng.integers(1, 6)), int(rng.integers(1, 5)), int(rng.integers(0, 4))
         n = int(rng.integers(max(1, k - 2 * p), 40))
         want = F.conv2d(torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1), stride=(s, 1), padding=(p, 0)).shape[2]
-        case = "stride larger than the kernel" if s > k else f"stride {s}, padding {p}"
-        expect_int(student.conv_output_size(n, k, s, p), want, "conv_output_size", case)
+        cases.append(((n, k, s, p), want, "stride larger than the kernel" if s > k else f"stride {s}, padding {p}"))
+    for (_, want, case), got in zip(cases, student.call_each("conv_output_size", [c[0] for c in cases])):
+        expect_int(got, want, "conv_output_size", case)
 
 
 @part("output_size", states=["(n - 1) * stride - 2 * pad + k + output_pad", "0 <= output_pad < stride"],
       shown=["The transposed size against torch, with output padding"])
 def test_conv_transpose_output_size_matches_torch(student, rng):
     """conv_transpose_output_size gives the size torch's conv_transpose2d produces"""
-    expect_int(student.conv_transpose_output_size(2, 3, 1, 0, 0), 4, "conv_transpose_output_size",
-               "a 2x2 input, 3x3 kernel, stride 1 (the worked example read as a transposed convolution)")
+    cases = [((2, 3, 1, 0, 0), 4,
+              "a 2x2 input, 3x3 kernel, stride 1 (the worked example read as a transposed convolution)")]
     for trial in range(12):
         k, s = int(rng.integers(1, 6)), int(rng.integers(1, 5))
         p, q = int(rng.integers(0, 3)), int(rng.integers(0, s))
@@ -109,19 +109,22 @@ def test_conv_transpose_output_size_matches_torch(student, rng):
             continue
         want = F.conv_transpose2d(torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1), stride=(s, 1),
                                   padding=(p, 0), output_padding=(q, 0)).shape[2]
-        expect_int(student.conv_transpose_output_size(n, k, s, p, q), want, "conv_transpose_output_size",
-                   "with output padding" if q else f"stride {s}, padding {p}")
+        cases.append(((n, k, s, p, q), want, "with output padding" if q else f"stride {s}, padding {p}"))
+    for (_, want, case), got in zip(cases, student.call_each("conv_transpose_output_size", [c[0] for c in cases])):
+        expect_int(got, want, "conv_transpose_output_size", case)
 
 
 # -- convolution forward ----------------------------------------------------------------------------
-def check_conv_forward(student, ref, x, w, b, param, case):
-    res, after, seen = student.observe("conv2d_forward", x, w, b, param)
-    expect_unchanged([x, w, b, param], after, "conv2d_forward")
-    expect_new(seen, "conv2d_forward", part=0)
-    out, _cache = expect_tuple(res, 2, "conv2d_forward")
-    want = F.conv2d(t(x), t(w), t(b), stride=param["stride"], padding=param["pad"]).numpy()
-    expect_close(out, want, "conv2d_forward out", case, rtol=RTOL, atol=ATOL)
-    expect_close(out, ref.conv2d_forward(x, w, b, param)[0], "conv2d_forward out", case, rtol=RTOL, atol=ATOL)
+def check_conv_forward(student, ref, problems):
+    """problems: [(x, w, b, param, case)], every call in one request."""
+    replies = student.observe_each("conv2d_forward", [pr[:4] for pr in problems])
+    for (x, w, b, param, case), (res, after, seen) in zip(problems, replies):
+        expect_unchanged([x, w, b, param], after, "conv2d_forward")
+        expect_new(seen, "conv2d_forward", part=0)
+        out, _cache = expect_tuple(res, 2, "conv2d_forward")
+        want = F.conv2d(t(x), t(w), t(b), stride=param["stride"], padding=param["pad"]).numpy()
+        expect_close(out, want, "conv2d_forward out", case, rtol=RTOL, atol=ATOL)
+        expect_close(out, ref.conv2d_forward(x, w, b, param)[0], "conv2d_forward out", case, rtol=RTOL, atol=ATOL)
 
 
 @part("conv_forward", states=["out[n, f, i, j] = b[f] + sum_{c,u,v} w[f, c, u, v] * xpad[n, c, s*i + u, s*j + v]",
@@ -129,27 +132,22 @@ def check_conv_forward(student, ref, x, w, b, param, case):
       shown=["Random batches against F.conv2d"])
 def test_conv_forward_matches_torch(student, ref, rng):
     """conv2d_forward matches F.conv2d for random shapes, strides and paddings"""
-    for _ in range(8):
-        x, w, b, param = conv_problem(rng)
-        check_conv_forward(student, ref, x, w, b, param, describe(param))
+    problems = [conv_problem(rng) for _ in range(8)]
+    check_conv_forward(student, ref, [(*pr, describe(pr[3])) for pr in problems])
 
 
 @part("conv_forward", states=["stride", "pad"], shown=["a stride larger than the kernel", "(2, 4, 6, 7, 3, 1, 1, 2, 0)"])
 def test_conv_forward_edge_cases(student, ref, rng):
     """conv2d_forward handles one image, one channel, 1x1 kernels, strides larger than the kernel"""
-    x, w, b, param = conv_problem(rng, n=1, c=1, f=1)
-    check_conv_forward(student, ref, x, w, b, param, "one image, one channel, one filter")
-    x, w, b, param = conv_problem(rng, k=(1, 1), s=2, p=0)
-    check_conv_forward(student, ref, x, w, b, param, "a 1x1 kernel with stride 2")
-    x, w, b, param = conv_problem(rng, k=(2, 2), s=3)
-    check_conv_forward(student, ref, x, w, b, param, "stride larger than the kernel")
+    problems = [(*conv_problem(rng, n=1, c=1, f=1), "one image, one channel, one filter"),
+                (*conv_problem(rng, k=(1, 1), s=2, p=0), "a 1x1 kernel with stride 2"),
+                (*conv_problem(rng, k=(2, 2), s=3), "stride larger than the kernel")]
     k = int(rng.integers(2, 5))
     x = rng.normal(size=(2, 2, k, k))
     w = rng.normal(size=(3, 2, k, k))
-    check_conv_forward(student, ref, x, w, rng.normal(size=3), {"stride": 1, "pad": 0},
-                       "kernel as large as the image (one output pixel)")
-    x, w, b, param = conv_problem(rng, k=(3, 2), p=2)
-    check_conv_forward(student, ref, x, w, b, param, "non-square kernel with padding 2")
+    problems.append((x, w, rng.normal(size=3), {"stride": 1, "pad": 0}, "kernel as large as the image (one output pixel)"))
+    problems.append((*conv_problem(rng, k=(3, 2), p=2), "non-square kernel with padding 2"))
+    check_conv_forward(student, ref, problems)
 
 
 @part("conv_forward", states=[UNCHANGED, "plain data"], shown=["conv2d_forward modified its inputs", "check_plain_data"])
@@ -167,27 +165,39 @@ def torch_conv_grads(x, w, b, param, dout):
     return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
 
 
-def check_conv_backward(student, ref, x, w, b, param, rng, case):
-    out, cache = expect_tuple(student.conv2d_forward(x, w, b, param), 2, "conv2d_forward")
-    dout = rng.normal(size=F.conv2d(t(x), t(w), stride=param["stride"], padding=param["pad"]).shape)
-    got, after, seen = student.observe("conv2d_backward", dout, cache)
-    expect_unchanged([dout, cache], after, "conv2d_backward")
-    expect_new(seen, "conv2d_backward")
-    got = expect_tuple(got, 3, "conv2d_backward")
-    want = torch_conv_grads(x, w, b, param, dout)
-    mine = ref.conv2d_backward(dout, ref.conv2d_forward(x, w, b, param)[1])
-    for name, g, wv, r in zip(("dx", "dw", "db"), got, want, mine):
-        expect_close(g, wv, f"conv2d_backward {name}", case, rtol=RTOL, atol=ATOL)
-        expect_close(g, r, f"conv2d_backward {name}", case, rtol=RTOL, atol=ATOL)
+def with_conv_dout(rng, problem, case):
+    """(x, w, b, param, case, dout) with a random dout of the convolution's output shape."""
+    x, w, b, param = problem
+    return x, w, b, param, case, rng.normal(size=F.conv2d(t(x), t(w), stride=param["stride"],
+                                                          padding=param["pad"]).shape)
+
+
+def check_conv_backward(student, ref, problems):
+    """problems: [(x, w, b, param, case, dout)]. Every forward call in one request, then every backward
+    call (each with its own cache) in another."""
+    caches = [expect_tuple(res, 2, "conv2d_forward")[1]
+              for res in student.call_each("conv2d_forward", [pr[:4] for pr in problems])]
+    backwards = student.observe_each("conv2d_backward", [(pr[5], cache) for pr, cache in zip(problems, caches)])
+    for (x, w, b, param, case, dout), cache, (got, after, seen) in zip(problems, caches, backwards):
+        expect_unchanged([dout, cache], after, "conv2d_backward")
+        expect_new(seen, "conv2d_backward")
+        got = expect_tuple(got, 3, "conv2d_backward")
+        want = torch_conv_grads(x, w, b, param, dout)
+        mine = ref.conv2d_backward(dout, ref.conv2d_forward(x, w, b, param)[1])
+        for name, g, wv, r in zip(("dx", "dw", "db"), got, want, mine):
+            expect_close(g, wv, f"conv2d_backward {name}", case, rtol=RTOL, atol=ATOL)
+            expect_close(g, r, f"conv2d_backward {name}", case, rtol=RTOL, atol=ATOL)
 
 
 @part("conv_backward", states=["Returns (dx, dw, db)", "db is a sum over the batch and the positions", TOL],
       shown=["Random problems against torch autograd"])
 def test_conv_backward_matches_autograd(student, ref, rng):
     """conv2d_backward(dout, cache) matches autograd for random shapes, strides and paddings"""
+    problems = []
     for _ in range(6):
-        x, w, b, param = conv_problem(rng)
-        check_conv_backward(student, ref, x, w, b, param, rng, describe(param))
+        problem = conv_problem(rng)
+        problems.append(with_conv_dout(rng, problem, describe(problem[3])))
+    check_conv_backward(student, ref, problems)
 
 
 @part("conv_backward", states=["pixels that no window covers get 0"], shown=["leaves rows uncovered"])
@@ -199,13 +209,12 @@ def test_conv_backward_edge_cases(student, ref, rng):
         h, wd = x.shape[2:]
         if (h + 2 * param["pad"] - 3) % param["stride"] and (wd + 2 * param["pad"] - 3) % param["stride"]:
             break
-    check_conv_backward(student, ref, x, w, b, param, rng, "pixels no window covers (stride does not fit)")
-    x, w, b, param = conv_problem(rng, k=(4, 4), s=1, p=1)
-    check_conv_backward(student, ref, x, w, b, param, rng, "heavily overlapping windows (4x4 kernel, stride 1)")
-    x, w, b, param = conv_problem(rng, n=1, c=1, f=1)
-    check_conv_backward(student, ref, x, w, b, param, rng, "one image, one channel, one filter")
-    x, w, b, param = conv_problem(rng, k=(1, 1), s=3, p=0)
-    check_conv_backward(student, ref, x, w, b, param, rng, "a 1x1 kernel with stride 3")
+    problems = [with_conv_dout(rng, (x, w, b, param), "pixels no window covers (stride does not fit)")]
+    problems.append(with_conv_dout(rng, conv_problem(rng, k=(4, 4), s=1, p=1),
+                                   "heavily overlapping windows (4x4 kernel, stride 1)"))
+    problems.append(with_conv_dout(rng, conv_problem(rng, n=1, c=1, f=1), "one image, one channel, one filter"))
+    problems.append(with_conv_dout(rng, conv_problem(rng, k=(1, 1), s=3, p=0), "a 1x1 kernel with stride 3"))
+    check_conv_backward(student, ref, problems)
 
 
 @part("conv_backward", states=["conv2d_input_grad(dout, w, input_hw, conv_param)",
@@ -213,15 +222,17 @@ def test_conv_backward_edge_cases(student, ref, rng):
       shown=["conv2d_input_grad vs autograd", "conv2d_weight_grad vs autograd"])
 def test_conv_gradient_pieces(student, rng):
     """conv2d_input_grad and conv2d_weight_grad match autograd"""
-    for _ in range(4):
-        x, w, b, param = conv_problem(rng)
-        dout = rng.normal(size=F.conv2d(t(x), t(w), stride=param["stride"], padding=param["pad"]).shape)
-        dx, dw, _ = torch_conv_grads(x, w, b, param, dout)
-        case = describe(param)
-        expect_close(student.conv2d_input_grad(dout, w, tuple(x.shape[2:]), param), dx, "conv2d_input_grad",
-                     case, rtol=RTOL, atol=ATOL)
-        expect_close(student.conv2d_weight_grad(x, dout, tuple(w.shape), param), dw, "conv2d_weight_grad",
-                     case, rtol=RTOL, atol=ATOL)
+    problems = [with_conv_dout(rng, conv_problem(rng), "") for _ in range(4)]
+    input_grads = student.call_each("conv2d_input_grad", [(dout, w, tuple(x.shape[2:]), param)
+                                                          for x, w, b, param, _, dout in problems])
+    for (x, w, b, param, _, dout), got in zip(problems, input_grads):
+        expect_close(got, torch_conv_grads(x, w, b, param, dout)[0], "conv2d_input_grad", describe(param),
+                     rtol=RTOL, atol=ATOL)
+    weight_grads = student.call_each("conv2d_weight_grad", [(x, dout, tuple(w.shape), param)
+                                                            for x, w, b, param, _, dout in problems])
+    for (x, w, b, param, _, dout), got in zip(problems, weight_grads):
+        expect_close(got, torch_conv_grads(x, w, b, param, dout)[1], "conv2d_weight_grad", describe(param),
+                     rtol=RTOL, atol=ATOL)
 
 
 @part("conv_backward", states=["Do not modify dout or the cache", NEW_ARRAY],
@@ -241,12 +252,15 @@ def test_conv_backward_uses_only_its_cache(student, ref, rng):
     """two convolutions with different settings, then their backward passes in reverse order"""
     problems = [conv_problem(rng, k=(3, 3), s=1, p=1), conv_problem(rng, k=(2, 4), s=3, p=2)]
     caches, douts = [], []
-    for x, w, b, param in problems:
-        _, cache = expect_tuple(student.conv2d_forward(x, w, b, param), 2, "conv2d_forward")
+    # both forward calls in one request, then both backward calls (the same order of calls in the kernel)
+    for (x, w, b, param), res in zip(problems, student.call_each("conv2d_forward", problems)):
+        _, cache = expect_tuple(res, 2, "conv2d_forward")
         caches.append(cache)
         douts.append(rng.normal(size=F.conv2d(t(x), t(w), stride=param["stride"], padding=param["pad"]).shape))
-    for (x, w, b, param), cache, dout in reversed(list(zip(problems, caches, douts))):
-        got = expect_tuple(student.conv2d_backward(dout, cache), 3, "conv2d_backward")
+    pairs = list(reversed(list(zip(problems, caches, douts))))
+    for ((x, w, b, param), _, dout), res in zip(pairs, student.call_each("conv2d_backward",
+                                                                        [(d, c) for _, c, d in pairs])):
+        got = expect_tuple(res, 3, "conv2d_backward")
         for name, g, want in zip(("dx", "dw", "db"), got, torch_conv_grads(x, w, b, param, dout)):
             expect_close(g, want, f"conv2d_backward {name}",
                          "two forward passes with different settings before their backward passes",
@@ -254,16 +268,18 @@ def test_conv_backward_uses_only_its_cache(student, ref, rng):
 
 
 # -- transposed convolution forward -----------------------------------------------------------------
-def check_convT_forward(student, ref, x, w, b, param, case):
-    res, after, seen = student.observe("conv_transpose2d_forward", x, w, b, param)
-    expect_unchanged([x, w, b, param], after, "conv_transpose2d_forward")
-    expect_new(seen, "conv_transpose2d_forward", part=0)
-    out, _cache = expect_tuple(res, 2, "conv_transpose2d_forward")
-    want = F.conv_transpose2d(t(x), t(w), t(b), stride=param["stride"], padding=param["pad"],
-                              output_padding=param["output_pad"]).numpy()
-    expect_close(out, want, "conv_transpose2d_forward out", case, rtol=RTOL, atol=ATOL)
-    expect_close(out, ref.conv_transpose2d_forward(x, w, b, param)[0], "conv_transpose2d_forward out", case,
-                 rtol=RTOL, atol=ATOL)
+def check_convT_forward(student, ref, problems):
+    """problems: [(x, w, b, param, case)], every call in one request."""
+    replies = student.observe_each("conv_transpose2d_forward", [pr[:4] for pr in problems])
+    for (x, w, b, param, case), (res, after, seen) in zip(problems, replies):
+        expect_unchanged([x, w, b, param], after, "conv_transpose2d_forward")
+        expect_new(seen, "conv_transpose2d_forward", part=0)
+        out, _cache = expect_tuple(res, 2, "conv_transpose2d_forward")
+        want = F.conv_transpose2d(t(x), t(w), t(b), stride=param["stride"], padding=param["pad"],
+                                  output_padding=param["output_pad"]).numpy()
+        expect_close(out, want, "conv_transpose2d_forward out", case, rtol=RTOL, atol=ATOL)
+        expect_close(out, ref.conv_transpose2d_forward(x, w, b, param)[0], "conv_transpose2d_forward out", case,
+                     rtol=RTOL, atol=ATOL)
 
 
 @part("conv_transpose_forward", states=["torch's F.conv_transpose2d", "(C_in, C_out, KH, KW)", TOL, NEW_ARRAY,
@@ -271,16 +287,16 @@ def check_convT_forward(student, ref, x, w, b, param, case):
       shown=["Random problems against F.conv_transpose2d", "padding larger than k - 1"])
 def test_conv_transpose_forward_matches_torch(student, ref, rng):
     """conv_transpose2d_forward matches F.conv_transpose2d (weights (C_in, C_out, KH, KW))"""
+    problems = []
     for _ in range(8):
-        x, w, b, param = convT_problem(rng)
-        check_convT_forward(student, ref, x, w, b, param, describe(param))
+        problem = convT_problem(rng)
+        problems.append((*problem, describe(problem[3])))
     for k, p in (((1, 1), 1), ((2, 1), 2), ((1, 3), 2)):   # always some padding larger than k - 1
-        x, w, b, param = convT_problem(rng, k=k, s=int(rng.integers(2, 4)), p=p)
-        check_convT_forward(student, ref, x, w, b, param, "padding larger than k - 1 (a crop of the full output)")
-    x, w, b, param = convT_problem(rng, k=(3, 3), s=2)
-    check_convT_forward(student, ref, x, w, b, param, "kernel 3, stride 2")
-    x, w, b, param = convT_problem(rng, k=(1, 1), s=3)
-    check_convT_forward(student, ref, x, w, b, param, "1x1 kernel, stride 3 (gaps between the stamps)")
+        problems.append((*convT_problem(rng, k=k, s=int(rng.integers(2, 4)), p=p),
+                         "padding larger than k - 1 (a crop of the full output)"))
+    problems.append((*convT_problem(rng, k=(3, 3), s=2), "kernel 3, stride 2"))
+    problems.append((*convT_problem(rng, k=(1, 1), s=3), "1x1 kernel, stride 3 (gaps between the stamps)"))
+    check_convT_forward(student, ref, problems)
 
 
 @part("conv_transpose_forward", states=["pad with $k - 1 - p$ zeros on each side"], shown=["The worked example"])
@@ -298,6 +314,7 @@ def test_worked_example_is_zero_padding(student, rng):
 @part("conv_transpose_forward", states=["the adjoint"], shown=["The adjoint identity"])
 def test_adjoint_identity(student, rng):
     """<conv(x), y> = <x, conv_transpose(y)> for your two functions with shared weights and zero biases"""
+    trials = []
     for _ in range(6):
         while True:  # sizes such that one output padding q maps the conv's output size back to (H, W)
             s, p = int(rng.integers(1, 4)), int(rng.integers(0, 3))
@@ -309,15 +326,19 @@ def test_adjoint_identity(student, rng):
                 break
         n, c, f = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
         x, w = rng.normal(size=(n, c, h, wd)), rng.normal(size=(f, c, kh, kw))
+        y = rng.normal(size=F.conv2d(t(x), t(w), stride=s, padding=p).shape)  # the shape conv(x) must have
+        trials.append((x, w, y, s, p, q))
+    # every conv call in one request, then every transposed conv call in another
+    convs = student.call_each("conv2d_forward", [(x, w, np.zeros(w.shape[0]), {"stride": s, "pad": p})
+                                                 for x, w, y, s, p, q in trials])
+    conv_outs = [expect_array(expect_tuple(res, 2, "conv2d_forward")[0], tr[2].shape, "conv2d_forward out")
+                 for tr, res in zip(trials, convs)]
+    convTs = student.call_each("conv_transpose2d_forward", [(y, w, np.zeros(w.shape[1]),
+                                                             {"stride": s, "pad": p, "output_pad": q})
+                                                            for x, w, y, s, p, q in trials])
+    for (x, w, y, s, p, q), conv_x, res in zip(trials, conv_outs, convTs):
         case = describe({"stride": s, "pad": p, "output_pad": q})
-        conv_x, _ = expect_tuple(student.conv2d_forward(x, w, np.zeros(f), {"stride": s, "pad": p}), 2,
-                                 "conv2d_forward")
-        conv_shape = F.conv2d(t(x), t(w), stride=s, padding=p).shape
-        conv_x = expect_array(conv_x, conv_shape, "conv2d_forward out")
-        y = rng.normal(size=conv_shape)
-        convT_y, _ = expect_tuple(student.conv_transpose2d_forward(y, w, np.zeros(c),
-                                                                   {"stride": s, "pad": p, "output_pad": q}),
-                                  2, "conv_transpose2d_forward")
+        convT_y, _ = expect_tuple(res, 2, "conv_transpose2d_forward")
         convT_y = expect_array(convT_y, x.shape, "conv_transpose2d_forward out")
         lhs, rhs = float(np.sum(conv_x * y)), float(np.sum(x * convT_y))
         scale = float(np.sum(np.abs(conv_x * y))) + 1.0
@@ -342,33 +363,42 @@ def torch_convT_grads(x, w, b, param, dout):
     return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
 
 
-def check_convT_backward(student, ref, x, w, b, param, rng, case):
-    _, cache = expect_tuple(student.conv_transpose2d_forward(x, w, b, param), 2, "conv_transpose2d_forward")
-    out_shape = F.conv_transpose2d(t(x), t(w), stride=param["stride"], padding=param["pad"],
-                                   output_padding=param["output_pad"]).shape
-    dout = rng.normal(size=out_shape)
-    got, after, seen = student.observe("conv_transpose2d_backward", dout, cache)
-    expect_unchanged([dout, cache], after, "conv_transpose2d_backward")
-    expect_new(seen, "conv_transpose2d_backward")
-    got = expect_tuple(got, 3, "conv_transpose2d_backward")
-    want = torch_convT_grads(x, w, b, param, dout)
-    mine = ref.conv_transpose2d_backward(dout, ref.conv_transpose2d_forward(x, w, b, param)[1])
-    for name, g, wv, r in zip(("dx", "dw", "db"), got, want, mine):
-        expect_close(g, wv, f"conv_transpose2d_backward {name}", case, rtol=RTOL, atol=ATOL)
-        expect_close(g, r, f"conv_transpose2d_backward {name}", case, rtol=RTOL, atol=ATOL)
+def with_convT_dout(rng, problem, case):
+    """(x, w, b, param, case, dout) with a random dout of the transposed convolution's output shape."""
+    x, w, b, param = problem
+    return x, w, b, param, case, rng.normal(size=F.conv_transpose2d(
+        t(x), t(w), stride=param["stride"], padding=param["pad"], output_padding=param["output_pad"]).shape)
+
+
+def check_convT_backward(student, ref, problems):
+    """problems: [(x, w, b, param, case, dout)]. Every forward call in one request, then every backward
+    call (each with its own cache) in another."""
+    caches = [expect_tuple(res, 2, "conv_transpose2d_forward")[1]
+              for res in student.call_each("conv_transpose2d_forward", [pr[:4] for pr in problems])]
+    backwards = student.observe_each("conv_transpose2d_backward",
+                                     [(pr[5], cache) for pr, cache in zip(problems, caches)])
+    for (x, w, b, param, case, dout), cache, (got, after, seen) in zip(problems, caches, backwards):
+        expect_unchanged([dout, cache], after, "conv_transpose2d_backward")
+        expect_new(seen, "conv_transpose2d_backward")
+        got = expect_tuple(got, 3, "conv_transpose2d_backward")
+        want = torch_convT_grads(x, w, b, param, dout)
+        mine = ref.conv_transpose2d_backward(dout, ref.conv_transpose2d_forward(x, w, b, param)[1])
+        for name, g, wv, r in zip(("dx", "dw", "db"), got, want, mine):
+            expect_close(g, wv, f"conv_transpose2d_backward {name}", case, rtol=RTOL, atol=ATOL)
+            expect_close(g, r, f"conv_transpose2d_backward {name}", case, rtol=RTOL, atol=ATOL)
 
 
 @part("conv_transpose_backward", states=["Returns (dx, dw, db)", TOL, "Do not modify dout or the cache"],
       shown=["Random problems against autograd through F.conv_transpose2d", "padding larger than k - 1"])
 def test_conv_transpose_backward_matches_autograd(student, ref, rng):
     """conv_transpose2d_backward(dout, cache) matches autograd through F.conv_transpose2d"""
+    problems = []
     for _ in range(7):
-        x, w, b, param = convT_problem(rng)
-        check_convT_backward(student, ref, x, w, b, param, rng, describe(param))
-    x, w, b, param = convT_problem(rng, k=(3, 3), s=2)
-    check_convT_backward(student, ref, x, w, b, param, rng, "kernel 3, stride 2")
-    x, w, b, param = convT_problem(rng, k=(2, 1), s=2, p=2)
-    check_convT_backward(student, ref, x, w, b, param, rng, "padding larger than k - 1")
+        problem = convT_problem(rng)
+        problems.append(with_convT_dout(rng, problem, describe(problem[3])))
+    problems.append(with_convT_dout(rng, convT_problem(rng, k=(3, 3), s=2), "kernel 3, stride 2"))
+    problems.append(with_convT_dout(rng, convT_problem(rng, k=(2, 1), s=2, p=2), "padding larger than k - 1"))
+    check_convT_backward(student, ref, problems)
 
 
 @part("conv_transpose_backward", states=["Do not modify dout or the cache"],
@@ -387,11 +417,13 @@ def test_conv_transpose_backward_leaves_dout_unchanged(student, rng):
 def test_conv_transpose_backward_uses_only_its_cache(student, rng):
     """two transposed convolutions with different settings, then their backward passes in reverse order"""
     problems = [convT_problem(rng, k=(3, 3), s=2, p=1), convT_problem(rng, k=(2, 4), s=3, p=0)]
-    caches = [expect_tuple(student.conv_transpose2d_forward(*pr), 2, "conv_transpose2d_forward")[1] for pr in problems]
-    for (x, w, b, param), cache in reversed(list(zip(problems, caches))):
-        dout = rng.normal(size=F.conv_transpose2d(t(x), t(w), stride=param["stride"], padding=param["pad"],
-                                                  output_padding=param["output_pad"]).shape)
-        got = expect_tuple(student.conv_transpose2d_backward(dout, cache), 3, "conv_transpose2d_backward")
+    # both forward calls in one request, then both backward calls in reverse order (as separate calls would be)
+    caches = [expect_tuple(res, 2, "conv_transpose2d_forward")[1]
+              for res in student.call_each("conv_transpose2d_forward", problems)]
+    pairs = [with_convT_dout(rng, pr, "") + (cache,) for pr, cache in reversed(list(zip(problems, caches)))]
+    for (x, w, b, param, _, dout, cache), res in zip(pairs, student.call_each("conv_transpose2d_backward",
+                                                                              [(p[5], p[6]) for p in pairs])):
+        got = expect_tuple(res, 3, "conv_transpose2d_backward")
         for name, g, want in zip(("dx", "dw", "db"), got, torch_convT_grads(x, w, b, param, dout)):
             expect_close(g, want, f"conv_transpose2d_backward {name}",
                          "two forward passes with different settings before their backward passes",
