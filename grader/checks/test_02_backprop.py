@@ -531,36 +531,43 @@ def special_programs():
 
 
 # -- forward mode ----------------------------------------------------------------------------------
-def check_forward(student, ref, program, x, v, case):
-    value, deriv = expect_tuple(student.forward_mode_derivative(program, x, v), 2, "forward_mode_derivative")
-    want_value, want_grad = torch_program(program, x)
-    want = float(want_grad @ v)
-    atol = prog_atol(want_grad) * max(1.0, float(np.abs(v).sum()))
-    expect_close(expect_float(value, "forward_mode_derivative value"), want_value,
-                 "forward_mode_derivative value", case, rtol=RTOL_PROG, atol=1e-10 * max(1.0, abs(want_value)))
-    expect_close(expect_float(deriv, "forward_mode_derivative derivative"), want,
-                 "forward_mode_derivative derivative", case, rtol=RTOL_PROG, atol=atol)
-    expect_close(deriv, ref.forward_mode_derivative(program, x, v)[1], "forward_mode_derivative derivative",
-                 case, rtol=RTOL_PROG, atol=atol)
+def check_forward(student, ref, cases):
+    """cases: [(program, x, v, case)], every call in one request."""
+    for (program, x, v, case), result in zip(cases, student.call_each("forward_mode_derivative",
+                                                                     [c[:3] for c in cases])):
+        value, deriv = expect_tuple(result, 2, "forward_mode_derivative")
+        want_value, want_grad = torch_program(program, x)
+        want = float(want_grad @ v)
+        atol = prog_atol(want_grad) * max(1.0, float(np.abs(v).sum()))
+        expect_close(expect_float(value, "forward_mode_derivative value"), want_value,
+                     "forward_mode_derivative value", case, rtol=RTOL_PROG, atol=1e-10 * max(1.0, abs(want_value)))
+        expect_close(expect_float(deriv, "forward_mode_derivative derivative"), want,
+                     "forward_mode_derivative derivative", case, rtol=RTOL_PROG, atol=atol)
+        expect_close(deriv, ref.forward_mode_derivative(program, x, v)[1], "forward_mode_derivative derivative",
+                     case, rtol=RTOL_PROG, atol=atol)
 
 
 @part("forward_mode", states=["Returns (value, derivative), two floats: f(x) and grad f(x) . v"],
       shown=["Every operation alone, against torch autograd"])
 def test_forward_mode_each_operation(student, ref, rng):
     """forward_mode_derivative gets every operation right (value and directional derivative)"""
-    for op, program, x in single_op_cases(rng):
-        check_forward(student, ref, program, x, rng.normal(size=2), f"a program with the single operation {op}")
+    check_forward(student, ref, [(program, x, rng.normal(size=2), f"a program with the single operation {op}")
+                                 for op, program, x in single_op_cases(rng)])
 
 
 @part("forward_mode", states=["Returns (value, grad): a float and a float64 array of shape (n,)"],
       shown=["Random programs: the gradient from n forward passes equals autograd's"])
 def test_forward_mode_random_programs(student, ref, rng):
     """forward_mode_derivative and forward_mode_gradient match autograd on random programs"""
+    cases = []
     for trial in range(8):
         n = int(rng.integers(1, 6))
         program, x = make_program(rng, n, int(rng.integers(1, 40)), reuse=float(rng.uniform(0.3, 0.9)))
-        check_forward(student, ref, program, x, rng.normal(size=n), "random program, random direction")
-        value, grad = expect_tuple(student.forward_mode_gradient(program, x), 2, "forward_mode_gradient")
+        cases.append((program, x, rng.normal(size=n), "random program, random direction"))
+    # every derivative call in one request, then every gradient call in another
+    check_forward(student, ref, cases)
+    for (program, x, _, _), result in zip(cases, student.call_each("forward_mode_gradient", [c[:2] for c in cases])):
+        value, grad = expect_tuple(result, 2, "forward_mode_gradient")
         want_value, want_grad = torch_program(program, x)
         expect_close(expect_float(value, "forward_mode_gradient value"), want_value, "forward_mode_gradient value",
                      "random program", rtol=RTOL_PROG, atol=1e-10 * max(1.0, abs(want_value)))
@@ -573,13 +580,17 @@ def test_forward_mode_random_programs(student, ref, rng):
       shown=["a value used twice", "relu at its kink"])
 def test_forward_mode_special_graphs(student, ref, rng):
     """forward mode handles reused values, constants, kinks, unused inputs and empty programs"""
+    cases = []
     for case, program, n in special_programs():
         x = rng.uniform(0.3, 1.5, size=n) * rng.choice([-1.0, 1.0], size=n)
         if case.startswith("relu"):
             x = np.abs(x)
             x[-1] = x[0]  # the relu's input is exactly 0, its derivative there is 0 (as in torch)
-        check_forward(student, ref, program, x, rng.normal(size=n), case)
-        _, grad = expect_tuple(student.forward_mode_gradient(program, x), 2, "forward_mode_gradient")
+        cases.append((program, x, rng.normal(size=n), case))
+    # every derivative call in one request, then every gradient call in another
+    check_forward(student, ref, cases)
+    for (program, x, _, case), result in zip(cases, student.call_each("forward_mode_gradient", [c[:2] for c in cases])):
+        _, grad = expect_tuple(result, 2, "forward_mode_gradient")
         want = torch_program(program, x)[1]
         expect_close(grad, want, "forward_mode_gradient", case, rtol=RTOL_PROG, atol=prog_atol(want))
 
@@ -588,43 +599,49 @@ def test_forward_mode_special_graphs(student, ref, rng):
       shown=["a direction with zero entries"])
 def test_forward_mode_any_direction(student, ref, rng):
     """forward_mode_derivative works along any direction: zero entries, the zero vector, long vectors"""
+    cases = []
     for trial in range(4):
         n = int(rng.integers(2, 6))
         program, x = make_program(rng, n, int(rng.integers(3, 25)), reuse=0.7)
         v = rng.normal(size=n)
         v[rng.permutation(n)[: n // 2]] = 0.0  # inputs held constant
-        check_forward(student, ref, program, x, v, "a direction with zero entries (constant inputs)")
-        check_forward(student, ref, program, x, np.zeros(n), "the zero direction (derivative 0)")
-        check_forward(student, ref, program, x, 1e3 * rng.normal(size=n), "a long direction vector")
+        cases += [(program, x, v, "a direction with zero entries (constant inputs)"),
+                  (program, x, np.zeros(n), "the zero direction (derivative 0)"),
+                  (program, x, 1e3 * rng.normal(size=n), "a long direction vector")]
+    check_forward(student, ref, cases)
 
 
 # -- reverse mode ----------------------------------------------------------------------------------
-def check_reverse(student, ref, program, x, case):
-    value, grad = expect_tuple(student.reverse_mode_gradient(program, x), 2, "reverse_mode_gradient")
-    want_value, want_grad = torch_program(program, x)
-    expect_close(expect_float(value, "reverse_mode_gradient value"), want_value, "reverse_mode_gradient value",
-                 case, rtol=RTOL_PROG, atol=1e-10 * max(1.0, abs(want_value)))
-    expect_close(grad, want_grad, "reverse_mode_gradient", case, rtol=RTOL_PROG, atol=prog_atol(want_grad))
-    expect_close(grad, ref.reverse_mode_gradient(program, x)[1], "reverse_mode_gradient", case,
-                 rtol=RTOL_PROG, atol=prog_atol(want_grad))
+def check_reverse(student, ref, cases):
+    """cases: [(program, x, case)], every call in one request."""
+    for (program, x, case), result in zip(cases, student.call_each("reverse_mode_gradient", [c[:2] for c in cases])):
+        value, grad = expect_tuple(result, 2, "reverse_mode_gradient")
+        want_value, want_grad = torch_program(program, x)
+        expect_close(expect_float(value, "reverse_mode_gradient value"), want_value, "reverse_mode_gradient value",
+                     case, rtol=RTOL_PROG, atol=1e-10 * max(1.0, abs(want_value)))
+        expect_close(grad, want_grad, "reverse_mode_gradient", case, rtol=RTOL_PROG, atol=prog_atol(want_grad))
+        expect_close(grad, ref.reverse_mode_gradient(program, x)[1], "reverse_mode_gradient", case,
+                     rtol=RTOL_PROG, atol=prog_atol(want_grad))
 
 
 @part("reverse_mode", states=["Returns (value, grad): a float and a float64 array of shape (n,)"],
       shown=["Random programs against autograd"])
 def test_reverse_mode_each_operation(student, ref, rng):
     """reverse_mode_gradient gets every operation's local derivative right"""
-    for op, program, x in single_op_cases(rng):
-        check_reverse(student, ref, program, x, f"a program with the single operation {op}")
+    check_reverse(student, ref, [(program, x, f"a program with the single operation {op}")
+                                 for op, program, x in single_op_cases(rng)])
 
 
 @part("reverse_mode", states=["parent.grad += local * node.grad", "a node used twice must receive both contributions"],
       shown=["A value used several times"])
 def test_reverse_mode_random_programs(student, ref, rng):
     """reverse_mode_gradient matches autograd on random programs with shared subexpressions"""
+    cases = []
     for trial in range(8):
         n = int(rng.integers(1, 6))
         program, x = make_program(rng, n, int(rng.integers(2, 60)), reuse=float(rng.uniform(0.3, 0.9)))
-        check_reverse(student, ref, program, x, "random program with values used several times")
+        cases.append((program, x, "random program with values used several times"))
+    check_reverse(student, ref, cases)
 
 
 @part("reverse_mode", states=["every node comes after all its parents", "an input the output does not depend on gets gradient 0",
@@ -632,21 +649,24 @@ def test_reverse_mode_random_programs(student, ref, rng):
       shown=["Paths of different lengths", "An input the output does not use gets gradient 0"])
 def test_reverse_mode_special_graphs(student, ref, rng):
     """reverse mode handles reused values, constants, paths of different lengths, kinks, unused inputs, empty programs"""
+    cases = []
     for case, program, n in special_programs():
         x = rng.uniform(0.3, 1.5, size=n) * rng.choice([-1.0, 1.0], size=n)
         if case.startswith("relu"):
             x = np.abs(x)
             x[-1] = x[0]  # the relu's input is exactly 0, its derivative there is 0 (as in torch)
-        check_reverse(student, ref, program, x, case)
+        cases.append((program, x, case))
+    check_reverse(student, ref, cases)
 
 
 @part("reverse_mode", states=["a few hundred nodes deep"], shown=["the same program twice"])
 def test_reverse_mode_long_program_and_repeated_calls(student, ref, rng):
     """reverse_mode_gradient handles a 150-step program and gives the same answer when called twice"""
     program, x = make_program(rng, 3, 150, reuse=0.95)
-    check_reverse(student, ref, program, x, "a program of 150 operations")
-    _, first = expect_tuple(student.reverse_mode_gradient(program, x), 2, "reverse_mode_gradient")
-    _, second = expect_tuple(student.reverse_mode_gradient(program, x), 2, "reverse_mode_gradient")
+    check_reverse(student, ref, [(program, x, "a program of 150 operations")])
+    # called twice more, both calls in one request (one after the other in the kernel, as before)
+    first, second = (expect_tuple(r, 2, "reverse_mode_gradient")[1]
+                     for r in student.call_each("reverse_mode_gradient", [(program, x)] * 2))
     expect_close(second, expect_array(first, (3,), "reverse_mode_gradient"), "reverse_mode_gradient",
                  "the same program twice (no state may leak between calls)", rtol=0.0, atol=0.0)
 
@@ -724,13 +744,15 @@ def random_formula(rng, n, size):
                 return tree[0], x
 
 
-def check_engine(student, formula, x, case):
-    value, grad = expect_tuple(student.engine_value_and_grad(formula, x), 2, "engine_value_and_grad")
-    want_value, want_grad = torch_formula(formula, x)
-    expect_close(expect_float(value, "engine_value_and_grad value"), want_value, "engine_value_and_grad value",
-                 case, rtol=RTOL_PROG, atol=1e-10 * max(1.0, abs(want_value)))
-    expect_close(expect_array(grad, (len(x),), "engine_value_and_grad gradient"), want_grad,
-                 "engine_value_and_grad gradient", case, rtol=RTOL_PROG, atol=prog_atol(want_grad))
+def check_engine(student, cases):
+    """cases: [(formula, x, case)], every call in one request."""
+    for (formula, x, case), result in zip(cases, student.call_each("engine_value_and_grad", [c[:2] for c in cases])):
+        value, grad = expect_tuple(result, 2, "engine_value_and_grad")
+        want_value, want_grad = torch_formula(formula, x)
+        expect_close(expect_float(value, "engine_value_and_grad value"), want_value, "engine_value_and_grad value",
+                     case, rtol=RTOL_PROG, atol=1e-10 * max(1.0, abs(want_value)))
+        expect_close(expect_array(grad, (len(x),), "engine_value_and_grad gradient"), want_grad,
+                     "engine_value_and_grad gradient", case, rtol=RTOL_PROG, atol=prog_atol(want_grad))
 
 
 ENGINE_RULES = [
@@ -752,20 +774,20 @@ ENGINE_RULES = [
       shown=["__rsub__: 3 - x0, not x0 - 3", "__rtruediv__: 1 / x1"])
 def test_engine_each_rule(student, rng):
     """Scalar: numbers on either side of every operator, unary minus, constant powers, every method"""
-    for case, formulas in ENGINE_RULES:
-        for formula in formulas:
-            x = rng.uniform(0.3, 1.5, size=2) * rng.choice([-1.0, 1.0], size=2)
-            check_engine(student, formula, x, f"{case} ({formula})")
+    check_engine(student, [(formula, rng.uniform(0.3, 1.5, size=2) * rng.choice([-1.0, 1.0], size=2),
+                            f"{case} ({formula})") for case, formulas in ENGINE_RULES for formula in formulas])
 
 
 @part("engine", states=["Every operation returns a `Scalar`", "so that formulas can go on"],
       shown=["Formulas mixing everything, against torch autograd"])
 def test_engine_random_formulas(student, rng):
     """Scalar: random formulas mixing inputs, numbers, operators, powers and methods match autograd"""
+    cases = []
     for trial in range(12):
         n = int(rng.integers(1, 5))
         formula, x = random_formula(rng, n, int(rng.integers(3, 25)))
-        check_engine(student, formula, x, "a random formula mixing inputs, numbers, operators, powers and methods")
+        cases.append((formula, x, "a random formula mixing inputs, numbers, operators, powers and methods"))
+    check_engine(student, cases)
 
 
 @part("engine", states=["an input the formula does not use gets gradient 0", "inherits `backward`"],
@@ -773,18 +795,19 @@ def test_engine_random_formulas(student, rng):
 def test_engine_special_formulas(student, rng):
     """Scalar: reused values, unused inputs, a kink at 0, a formula with no input, a long chain, repeated calls"""
     x = rng.uniform(0.3, 1.5, size=3)
-    check_engine(student, "x0 * x0 * x0 - (x0 + 1) * (x0 + 1)", x, "a value used several times")
-    check_engine(student, "(x1 * 2).tanh()", x, "inputs the formula does not use (gradient 0)")
-    check_engine(student, "2 ** 3 - 1", x, "a formula with no input in it (all gradients 0)")
     kink = x.copy()
     kink[1] = kink[0]
-    check_engine(student, "(x0 - x1).relu() + x2", kink, "relu exactly at its kink (derivative 0 there, as torch)")
     chain = "x0"
     for _ in range(40):
         chain = f"({chain} * 0.9 + x1).tanh()"
-    check_engine(student, chain, x, "a chain of 120 operations")
+    check_engine(student, [("x0 * x0 * x0 - (x0 + 1) * (x0 + 1)", x, "a value used several times"),
+                           ("(x1 * 2).tanh()", x, "inputs the formula does not use (gradient 0)"),
+                           ("2 ** 3 - 1", x, "a formula with no input in it (all gradients 0)"),
+                           ("(x0 - x1).relu() + x2", kink, "relu exactly at its kink (derivative 0 there, as torch)"),
+                           (chain, x, "a chain of 120 operations")])
     formula, x = random_formula(rng, 3, 20)
-    _, first = expect_tuple(student.engine_value_and_grad(formula, x), 2, "engine_value_and_grad")
-    _, second = expect_tuple(student.engine_value_and_grad(formula, x), 2, "engine_value_and_grad")
+    # called twice, both calls in one request (one after the other in the kernel, as before)
+    first, second = (expect_tuple(r, 2, "engine_value_and_grad")[1]
+                     for r in student.call_each("engine_value_and_grad", [(formula, x)] * 2))
     expect_close(second, expect_array(first, (3,), "engine_value_and_grad"), "engine_value_and_grad",
                  "the same formula twice (no state may leak between calls)", rtol=0.0, atol=0.0)
