@@ -204,15 +204,19 @@ def test_warmup_boundaries(student, rng):
                 (1, float(rng.uniform(0.05, 0.9)), after, "a single warm-up step (W = 1)"),
                 (int(rng.integers(2, 9)), 1.0, {"name": "exponential", "gamma": float(rng.uniform(0.8, 0.99))},
                  "start factor 1 (no ramp)")]
+    points = []
     for W, f0, a, case in settings:
         base = float(10 ** rng.uniform(-3, 0))
         schedule = {"name": "warmup", "base_lr": base, "warmup_steps": W, "start_factor": f0, "after": dict(a)}
         far = W + 3 * a.get("t_max", 10) + 1     # past t_max, off the cosine's minima and maxima
-        for t, where in [(0, "step 0"), (W - 1, "the last warm-up step W - 1"), (W, "step W"),
-                         (W + 1, "step W + 1"), (far, "far beyond the end of the warm-up")]:
-            got = expect_float(student.warmup_lr_at(schedule, t), "warmup_lr_at")
-            expect_close(got, warmup_formula(schedule, t), "warmup_lr_at", f"{case}, at {where}",
-                         rtol=LR_RTOL, atol=LR_ATOL * base)
+        points += [(schedule, t, f"{case}, at {where}")
+                   for t, where in [(0, "step 0"), (W - 1, "the last warm-up step W - 1"), (W, "step W"),
+                                    (W + 1, "step W + 1"), (far, "far beyond the end of the warm-up")]]
+    # every point of every setting in one request
+    for (schedule, t, case), got in zip(points, student.call_each("warmup_lr_at", [pt[:2] for pt in points])):
+        got = expect_float(got, "warmup_lr_at")
+        expect_close(got, warmup_formula(schedule, t), "warmup_lr_at", case,
+                     rtol=LR_RTOL, atol=LR_ATOL * schedule["base_lr"])
 
 
 @part("warmup", states=["Neither dict is modified"], shown="warmup_lr_at modified the 'after' dict")
@@ -567,14 +571,26 @@ def test_lbfgs_no_pairs_secant_and_purity(student, rng):
 
 
 # -- critical points --------------------------------------------------------------------------------
-def classify(student, H, want, case, tol=None):
-    args = (H,) if tol is None else (H, tol)
-    got, after = student.call_keeping_args("classify_critical_point", *args)
+def expect_classified(got, after, args, want, case):
     expect_unchanged(list(args), after, "classify_critical_point")
     if not isinstance(got, str):
         raise CheckFailure(f"classify_critical_point returned {type(got).__name__}; expected a string")
     if got != want:
         raise CheckFailure(f"classify_critical_point, {case}: returned {got!r}, expected {want!r}")
+
+
+def classify(student, H, want, case, tol=None):
+    args = (H,) if tol is None else (H, tol)
+    got, after = student.call_keeping_args("classify_critical_point", *args)
+    expect_classified(got, after, args, want, case)
+
+
+def classify_all(student, cases):
+    """cases: [(H, want, case)] or [(H, want, case, tol)], every call in one request."""
+    calls = [(c[0],) if len(c) == 3 else (c[0], c[3]) for c in cases]
+    replies = student.observe_each("classify_critical_point", calls)
+    for args, (_, want, case, *_), (got, after, _) in zip(calls, cases, replies):
+        expect_classified(got, after, args, want, case)
 
 
 @part("critical_point",
@@ -585,6 +601,7 @@ def classify(student, H, want, case, tol=None):
              "The Hessian is not modified"])
 def test_classify_random_rotated_hessians(student, rng):
     """classify_critical_point reads the eigenvalues of rotated Hessians, with the stated tolerance"""
+    hessians = []
     for trial in range(3):
         n = int(rng.integers(2, 9))
         scale = float(10 ** rng.uniform(-1, 4))
@@ -606,7 +623,8 @@ def test_classify_random_rotated_hessians(student, rng):
         for case, (eig, want) in cases.items():
             H, _ = random_symmetric(rng, n, eig)
             H = (H + H.T) / 2 + rng.normal(0, 1e-14 * scale, size=(n, n))   # symmetric up to rounding
-            classify(student, H, want, f"{case} (rotated)")
+            hessians.append((H, want, f"{case} (rotated)"))
+    classify_all(student, hessians)
 
 
 @part("critical_point", states=["e.g. H = 0"], shown="By hand: the Hessians of x^2 + y^2")
@@ -639,39 +657,40 @@ def test_classify_tolerance_across_scales(student, rng):
     big = float(10 ** rng.uniform(4, 8))
     eig = sign * np.concatenate([[big], big * rng.uniform(0.1, 1, size=n - 2), [big * 1e-8 * float(rng.uniform(0.01, 0.5))]])
     H, _ = random_symmetric(rng, n, eig)
-    classify(student, (H + H.T) / 2, "degenerate", "large eigenvalues with one below tol * max |lambda| (relative rule)")
+    hessians = [((H + H.T) / 2, "degenerate", "large eigenvalues with one below tol * max |lambda| (relative rule)")]
     # Small scale: the largest magnitude is 1e-6 .. 1e-2, one eigenvalue below 1e-8 (absolute rule) but far
     # above tol * max |lambda|.
     small = float(10 ** rng.uniform(-6, -2))
     eig = sign * np.concatenate([[small], small * rng.uniform(0.1, 1, size=n - 2), [1e-8 * float(rng.uniform(0.05, 0.5))]])
     H, _ = random_symmetric(rng, n, eig)
-    classify(student, (H + H.T) / 2, "degenerate", "small eigenvalues with one below tol (absolute rule below 1)")
+    hessians.append(((H + H.T) / 2, "degenerate", "small eigenvalues with one below tol (absolute rule below 1)"))
     # Every eigenvalue below 1e-8 in magnitude: all count as zero.
     eig = sign * 1e-8 * rng.uniform(0.05, 0.9, size=n)
     H, _ = random_symmetric(rng, n, eig)
-    classify(student, (H + H.T) / 2, "degenerate", "every eigenvalue below tol (all zero)")
+    hessians.append(((H + H.T) / 2, "degenerate", "every eigenvalue below tol (all zero)"))
     # Small but clearly non-zero eigenvalues: a minimum or maximum (a purely absolute tol * max |lambda| would agree,
     # a tolerance of 1e-8 scaled up would not).
     eig = sign * small * rng.uniform(0.1, 1, size=n)
     H, _ = random_symmetric(rng, n, eig)
-    classify(student, (H + H.T) / 2, extreme, "small eigenvalues all of one sign, above tol")
+    hessians.append(((H + H.T) / 2, extreme, "small eigenvalues all of one sign, above tol"))
     # The tol argument: non-default values change the answer.
     eig = sign * np.concatenate([rng.uniform(0.5, 2, size=n - 1), [float(rng.uniform(1e-5, 5e-4))]])
     H, _ = random_symmetric(rng, n, eig)
     H = (H + H.T) / 2
-    classify(student, H, "degenerate", "tol = 1e-3 given (the smallest eigenvalue counts as zero)", tol=1e-3)
-    classify(student, H, extreme, "tol = 1e-6 given (the smallest eigenvalue is not zero)", tol=1e-6)
+    hessians.append((H, "degenerate", "tol = 1e-3 given (the smallest eigenvalue counts as zero)", 1e-3))
+    hessians.append((H, extreme, "tol = 1e-6 given (the smallest eigenvalue is not zero)", 1e-6))
     eig = sign * np.concatenate([rng.uniform(0.5, 2, size=n - 1), [float(rng.uniform(1e-10, 1e-9))]])
     H = np.diag(eig)
-    classify(student, H, extreme, "tol = 1e-12 given (an eigenvalue of about 1e-10 is not zero)", tol=1e-12)
+    hessians.append((H, extreme, "tol = 1e-12 given (an eigenvalue of about 1e-10 is not zero)", 1e-12))
     # Exactly at the threshold (diagonal: the eigenvalues are exact; powers of two keep tol * max exact).
     top = 2.0 ** int(rng.integers(1, 20))
     for tol in (1e-8, float(rng.choice([1e-6, 1e-4, 1e-10]))):
         d = sign * np.array([top] + [top / 2.0] * (n - 2) + [tol * top])
-        classify(student, np.diag(d[rng.permutation(n)]), "degenerate",
-                 "an eigenvalue exactly at the threshold tol * max |lambda| (counts as zero)", tol=tol)
+        hessians.append((np.diag(d[rng.permutation(n)]), "degenerate",
+                         "an eigenvalue exactly at the threshold tol * max |lambda| (counts as zero)", tol))
     d = sign * np.array([0.5] * (n - 1) + [1e-8])
-    classify(student, np.diag(d), "degenerate", "an eigenvalue exactly at the threshold tol * 1 (counts as zero)")
+    hessians.append((np.diag(d), "degenerate", "an eigenvalue exactly at the threshold tol * 1 (counts as zero)"))
+    classify_all(student, hessians)
 
 
 # -- Hessian-vector products -----------------------------------------------------------------------
