@@ -51,10 +51,36 @@ SAME_WORKER = {
     "tests/test_release.py::test_release_is_in_sync_with_solutions": "release",
 }
 
+# The longest units of work (a group above, or the node id prefix of a test), with their seconds on a
+# nearly idle 2-core machine (`pytest -n 2 tests --durations=40`). They are started first, longest
+# first, and the hundreds of short tests after them fill the end of both workers' queues: the wall
+# time is that of the busier worker, and a long test started last makes a long tail. The figures only
+# order the work; a stale one costs balance, never coverage. Everything else keeps the collection order.
+LONGEST = {
+    "book": 140,
+    "tests/test_hub.py::test_the_term_on_the_hub": 96,
+    "class batch": 86,
+    "tests/test_bench.py::test_bench_prints_its_tables": 67,
+    "adversarial batch": 67,
+    "tests/test_parallel_grading.py::test_two_workers_resume_and_force": 45,
+    "release": 40,
+    "tests/test_browser.py::": 35,
+    "tests/test_parallel_grading.py::test_a_dask_cluster_grades_the_same": 30,
+    "tests/test_lms.py::test_a_canvas_zip_is_graded_end_to_end": 25,
+    "tests/test_late.py::": 20,
+    "tests/test_formgrader.py::": 20,
+    "tests/test_check_cache.py::test_check_releases_once_and_reuses_the_gradebook": 15,
+}
+
+
+def unit_cost(unit: str) -> float:
+    return next((seconds for prefix, seconds in LONGEST.items() if unit.startswith(prefix)), 0.0)
+
 
 def pytest_xdist_make_scheduler(config, log):
     """With -n (xdist's default `load` distribution): each test is its own unit of work, as under
-    `load`, except the groups of SAME_WORKER, each sent whole to one worker; the largest go first."""
+    `load`, except the groups of SAME_WORKER, each sent whole to one worker. The units of LONGEST go
+    first, longest first (the longest-processing-time-first rule); the others follow in collection order."""
     if config.getvalue("dist") != "load":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -62,6 +88,12 @@ def pytest_xdist_make_scheduler(config, log):
     class SameWorkerGroups(LoadScopeScheduling):
         def _split_scope(self, nodeid):
             return next((group for prefix, group in SAME_WORKER.items() if nodeid.startswith(prefix)), nodeid)
+
+        def _assign_work_unit(self, node):
+            # the costliest unit left goes next (the first in queue order among equals)
+            unit = max(self.workqueue, key=unit_cost)
+            self.workqueue.move_to_end(unit, last=False)
+            super()._assign_work_unit(node)
 
     return SameWorkerGroups(config, log)
 
