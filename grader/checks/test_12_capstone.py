@@ -117,10 +117,14 @@ def scale_of(a):
       shown=["train-mode scores against torch", "batch norm's running mean in new_model", "check_plain_data(caches"])
 def test_model_forward_matches_torch(student, rng):
     """model_forward matches the same network in torch, in train mode, on random architectures"""
+    cases = []
     for trial in range(5):
         model, shape = random_model(rng, conv=trial != 4, bn=True if trial == 0 else None)
-        x, seed = batch(rng, shape), int(rng.integers(0, 1000))
-        scores, caches, new_model = expect_tuple(student.model_forward(model, x, "train", TOOLS, seed), 3, "model_forward")
+        cases.append((model, batch(rng, shape), int(rng.integers(0, 1000))))
+    # every call in one request
+    replies = student.call_each("model_forward", [(model, x, "train", TOOLS, seed) for model, x, seed in cases])
+    for trial, ((model, x, seed), result) in enumerate(zip(cases, replies)):
+        scores, caches, new_model = expect_tuple(result, 3, "model_forward")
         want, running, _, _ = torch_net(model, x, "train", seed)
         case = f"random network {trial + 1} in train mode"
         expect_close(scores, want, "model_forward scores", case, rtol=RTOL, atol=ATOL * scale_of(want))
@@ -182,11 +186,15 @@ def expect_grads(grads, want, fn, case):
         expect_close(grads[name], g, f"{fn} grads[{name!r}]", case, rtol=RTOL_GRAD, atol=ATOL_GRAD * scale_of(g))
 
 
-def check_backward(student, model, x, seed, dout, case):
-    _, caches, _ = expect_tuple(student.model_forward(model, x, "train", TOOLS, seed), 3, "model_forward")
-    grads = student.model_backward(model, dout, caches, TOOLS)
-    expect_grads(grads, torch_net(model, x, "train", seed, dout=dout)[3], "model_backward", case)
-    return caches
+def check_backward(student, cases):
+    """cases: [(model, x, seed, dout, case)]. Every forward call in one request, then every backward call
+    (each with its own caches) in another."""
+    caches = [expect_tuple(r, 3, "model_forward")[1]
+              for r in student.call_each("model_forward", [(model, x, "train", TOOLS, seed)
+                                                           for model, x, seed, _, _ in cases])]
+    backwards = student.call_each("model_backward", [(c[0], c[3], cache, TOOLS) for c, cache in zip(cases, caches)])
+    for (model, x, seed, dout, case), grads in zip(cases, backwards):
+        expect_grads(grads, torch_net(model, x, "train", seed, dout=dout)[3], "model_backward", case)
 
 
 @part("model_backward", states=["from the last layer to the first", "one entry for every parameter of every layer",
@@ -194,11 +202,13 @@ def check_backward(student, model, x, seed, dout, case):
       shown=["against torch autograd"])
 def test_model_backward_matches_autograd(student, rng):
     """model_backward gives every parameter's gradient as torch autograd does, on random architectures"""
+    cases = []
     for trial in range(5):
         model, shape = random_model(rng, conv=trial != 4)
         x, seed = batch(rng, shape), int(rng.integers(0, 1000))
         n_out = model["layers"][-1]["params"]["w"].shape[1]
-        check_backward(student, model, x, seed, rng.normal(size=(x.shape[0], n_out)), f"random network {trial + 1}")
+        cases.append((model, x, seed, rng.normal(size=(x.shape[0], n_out)), f"random network {trial + 1}"))
+    check_backward(student, cases)
 
 
 @part("model_backward", states=["caches : the caches list that model_forward returned"],
@@ -418,6 +428,7 @@ def test_update_ratios(student, rng):
       shown=["dead ReLU units by hand", "saturated tanh entries by hand", "dead units of (N, C, H, W) maps"])
 def test_unit_health(student, rng):
     """unit_health counts dead ReLU units and saturated tanh and sigmoid entries"""
+    calls = []
     for trial in range(4):
         shape = (int(rng.integers(2, 8)),) + tuple(int(s) for s in rng.integers(1, 4, size=int(rng.integers(1, 4))))
         tol = (0.05, 0.1, 0.02, 0.2)[trial]
@@ -431,13 +442,14 @@ def test_unit_health(student, rng):
         cases["tanh"] = (t, 0.0, float(np.mean(np.abs(t) >= 1 - tol)))
         s = 1 / (1 + np.exp(-z * 2))
         cases["sigmoid"] = (s, 0.0, float(np.mean((s <= tol) | (s >= 1 - tol))))
-        for kind, (acts, dead, sat) in cases.items():
-            got = student.unit_health(acts, kind, tol)
-            if not isinstance(got, dict) or sorted(got) != ["dead", "saturated"]:
-                raise CheckFailure("unit_health should return a dict with the keys \"dead\" and \"saturated\"")
-            case = f"{kind} activations of shape {shape}"
-            expect_close(expect_float(got["dead"], "dead"), dead, "unit_health dead", case, rtol=1e-12, atol=0)
-            expect_close(expect_float(got["saturated"], "saturated"), sat, "unit_health saturated", case, rtol=1e-12, atol=0)
+        calls += [(acts, kind, tol, dead, sat) for kind, (acts, dead, sat) in cases.items()]
+    # every case in one request
+    for (acts, kind, _, dead, sat), got in zip(calls, student.call_each("unit_health", [c[:3] for c in calls])):
+        if not isinstance(got, dict) or sorted(got) != ["dead", "saturated"]:
+            raise CheckFailure("unit_health should return a dict with the keys \"dead\" and \"saturated\"")
+        case = f"{kind} activations of shape {acts.shape}"
+        expect_close(expect_float(got["dead"], "dead"), dead, "unit_health dead", case, rtol=1e-12, atol=0)
+        expect_close(expect_float(got["saturated"], "saturated"), sat, "unit_health saturated", case, rtol=1e-12, atol=0)
     try:
         student.unit_health(relu, "softsign", 0.01)
     except StudentRaised as err:
