@@ -193,6 +193,51 @@ def start_loading_reference(assignment: str):
     return loader
 
 
+_prestarted: dict = {}   # the submission's folder -> (KernelSession launched, when)
+_prestart_lock = threading.Lock()
+
+
+def prestart_kernel(workdir, sandbox):
+    """Launch the sandboxed kernel that will grade the notebook in `workdir` (which must exist) without
+    waiting for it: nbgrader's autograde calls this (its pre-convert hook, set by `worker.make_api`)
+    before it prepares the submission, so that the kernel's start (bubblewrap, Python, ipykernel) runs in
+    its own process while this one opens the gradebook, copies the files and sanitizes the notebook.
+    `grade_notebook` takes the kernel when it grades in that folder with the same sandbox and limits: it
+    is the kernel it would have started itself (same folder, sandbox, limits and environment), fresh, no
+    code run in it. Call from the thread that grades (bubblewrap's --die-with-parent is per thread); the
+    caller discards kernels not taken (`discard_prestarted`). A launch that fails is left to grading."""
+    session = KernelSession(workdir, sandbox)
+    try:
+        session.launch()
+    except Exception:  # noqa: BLE001 - grade_notebook starts its own kernel, and reports its failure
+        session.kill(None)
+        return
+    with _prestart_lock:
+        old = _prestarted.pop(str(Path(workdir).resolve()), None)
+        _prestarted[str(Path(workdir).resolve())] = (session, time.monotonic())
+    if old is not None:
+        old[0].kill(None)
+
+
+def _take_prestarted(workdir, sandbox):
+    """The kernel launched ahead for `workdir` with this sandbox and when it was launched, or (None, None)."""
+    with _prestart_lock:
+        session, since = _prestarted.pop(str(Path(workdir).resolve()), (None, None))
+    if session is not None and (type(session.sandbox) is not type(sandbox) or session.sandbox.limits != sandbox.limits):
+        session.kill(None)
+        return None, None
+    return session, since
+
+
+def discard_prestarted():
+    """Kill the kernels launched ahead and not taken (an autograde that failed before grading)."""
+    with _prestart_lock:
+        sessions = [session for session, _ in _prestarted.values()]
+        _prestarted.clear()
+    for session in sessions:
+        session.kill(None)
+
+
 def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_parts=None,
                    flags=None, seed=None, sandbox=None, cell_timeout=60.0, call_timeout=30.0,
                    notebook_timeout=600.0, run_experiments=False) -> Report:
@@ -200,8 +245,13 @@ def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_par
 
     expected_parts: grade_id -> points, from the gradebook or the source notebook (authoritative);
     flags: grade_id -> reason for test cells found missing, duplicated or edited before grading.
+    The report's seconds run from the kernel's start (its start ahead, when one was started for this
+    folder: see `prestart_kernel`) to the report.
     """
     started = time.monotonic()
+    # the reference loads (in this process, holding the interpreter's lock for most of a second or more
+    # the first time) while this thread only waits: on the kernel's start, then on the student's cells
+    loader = start_loading_reference(assignment)
     sandbox = sandbox or choose_sandbox()
     seed = secrets.randbits(31) if seed is None else int(seed)
     source = course.source_notebook(assignment)
@@ -219,14 +269,20 @@ def grade_notebook(nb, assignment: str, *, workdir, student="self", expected_par
             flags[part_id] = "its test cell is missing from the submission"
     parts = {pid: PartReport(pid, pts) for pid, pts in expected_parts.items()}
 
-    loader = start_loading_reference(assignment)
     stopped = ""
     run = None
     # course faults: (index of the first cell they can affect, reason); -1 = every part
     faults = [(-1, f"course fault: {problem}") for problem in environment_problems()]
     try:
-        with KernelSession(workdir, sandbox, cell_timeout=cell_timeout, call_timeout=call_timeout,
-                           notebook_timeout=notebook_timeout) as session:
+        session, since = _take_prestarted(workdir, sandbox)
+        if session is None:
+            session = KernelSession(workdir, sandbox, cell_timeout=cell_timeout, call_timeout=call_timeout,
+                                    notebook_timeout=notebook_timeout)
+        else:
+            started = min(started, since)
+            session.cell_timeout, session.call_timeout = cell_timeout, call_timeout
+            session.notebook_timeout = notebook_timeout
+        with session:  # waits for the kernel (launched here or ahead) to answer
             stopped, cell_faults = execute_student_cells(
                 nb, session, report, run_experiments, course_cell_sources(course.read_notebook(source)))
             faults += cell_faults

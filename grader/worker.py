@@ -29,10 +29,34 @@ import sys
 from pathlib import Path
 
 
-def make_api(argv, work=None):
+def _prestart_hook(holder):
+    """nbgrader's pre-convert hook for autograde: start the submission's sandboxed kernel ahead
+    (grading.prestart_kernel) in the folder nbgrader is about to fill, with the sandbox the course's
+    preprocessor will choose. The preprocessor takes that kernel; a kernel not taken is discarded by the
+    caller of autograde (grading.discard_prestarted)."""
+    def hook(assignment, student, notebooks):
+        api = holder[0]
+        if len(notebooks) != 1 or any(c in f"{assignment}{student}" for c in "*?[]"):
+            return  # one notebook of one student: the course's assignments and how they are graded
+        from .grading import prestart_kernel
+        from .nbgrader_plugin import GradeWithHiddenChecks
+        from .sandbox import choose_sandbox
+        try:
+            sandbox = choose_sandbox(GradeWithHiddenChecks(config=api.config).require_sandbox)
+        except RuntimeError:
+            return  # the preprocessor refuses to grade, with its message
+        dest = Path(api.coursedir.format_path(api.coursedir.autograded_directory, student, assignment))
+        dest.mkdir(parents=True, exist_ok=True)  # nbgrader has removed any old copy by now (--force)
+        prestart_kernel(dest, sandbox)
+    return hook
+
+
+def make_api(argv, work=None, prestart=False):
     """nbgrader's API with the course config (and `argv`'s --Class.trait=value settings). work: a work
     folder other than this process's COURSE_WORK_DIR (`grader check`'s throwaway one): the config's
-    paths are computed for it, exactly as in a process started with COURSE_WORK_DIR=work."""
+    paths are computed for it, exactly as in a process started with COURSE_WORK_DIR=work.
+    prestart: autograde starts each submission's kernel while it prepares the submission (see
+    `_prestart_hook`); the caller then calls grading.discard_prestarted() after each autograde."""
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
@@ -51,7 +75,11 @@ def make_api(argv, work=None):
         config.GradeWithHiddenChecks.report_dir = str(Path(work) / "reports")  # its default: course.WORK's
     if argv:
         config.merge(KVArgParseConfigLoader(argv=list(argv)).load_config())
-    return NbGraderAPI(CourseDirectory(config=config), config=config)
+    holder = []
+    if prestart:
+        config.Autograde.pre_convert_hook = _prestart_hook(holder)
+    holder.append(NbGraderAPI(CourseDirectory(config=config), config=config))
+    return holder[0]
 
 
 def export(api, path):
@@ -85,7 +113,8 @@ def main(argv=None):
     # The protocol owns the real stdout; anything printed while grading goes to stderr.
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    api = make_api(argv)
+    api = make_api(argv, prestart=True)
+    from .grading import discard_prestarted
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -114,6 +143,8 @@ def main(argv=None):
                      "log": (result.get("log", "") + result.get("error", ""))[-20000:]}
         except Exception as err:  # noqa: BLE001 - reported to the caller, which records the failure
             reply = {"ok": False, "log": f"{type(err).__name__}: {err}"}
+        finally:
+            discard_prestarted()
         protocol.write(json.dumps(reply) + "\n")
         protocol.flush()
     return 0
