@@ -50,20 +50,28 @@ def affine_problem(rng, n=None, d=None, m=None):
             rng.normal(size=(n, m)))
 
 
-def check_affine(student, ref, x, w, b, dout, case):
-    out, cache = expect_tuple(student.affine_forward(x, w, b), 2, "affine_forward")
-    xt, wt, bt = t(x, True), t(w, True), t(b, True)
-    out_t = xt @ wt + bt
-    (out_t * t(dout)).sum().backward()
-    scale = max(1.0, float(np.abs(out_t.detach().numpy()).max()))
-    expect_close(out, out_t.detach().numpy(), "affine_forward out", case, rtol=RTOL, atol=ATOL * scale)
-    grads = expect_tuple(student.affine_backward(dout, cache), 3, "affine_backward")
-    ref_grads = ref.affine_backward(dout, ref.affine_forward(x, w, b)[1])
-    for name, got, want, mine in zip(("dx", "dw", "db"), grads, (xt.grad, wt.grad, bt.grad), ref_grads):
-        want = want.numpy()
-        atol = ATOL_GRAD * max(1.0, float(np.abs(want).max()))
-        expect_close(got, want, f"affine_backward {name}", case, rtol=RTOL_GRAD, atol=atol)
-        expect_close(got, mine, f"affine_backward {name}", case, rtol=RTOL_GRAD, atol=atol)
+def check_affine(student, ref, cases):
+    """cases: [(x, w, b, dout, case)]. Every forward call in one request, then every backward call (each
+    with its own cache) in another."""
+    caches, autograd = [], []
+    for (x, w, b, dout, case), result in zip(cases, student.call_each("affine_forward", [c[:3] for c in cases])):
+        out, cache = expect_tuple(result, 2, "affine_forward")
+        xt, wt, bt = t(x, True), t(w, True), t(b, True)
+        out_t = xt @ wt + bt
+        (out_t * t(dout)).sum().backward()
+        scale = max(1.0, float(np.abs(out_t.detach().numpy()).max()))
+        expect_close(out, out_t.detach().numpy(), "affine_forward out", case, rtol=RTOL, atol=ATOL * scale)
+        caches.append(cache)
+        autograd.append((xt.grad, wt.grad, bt.grad))
+    backwards = student.call_each("affine_backward", [(c[3], cache) for c, cache in zip(cases, caches)])
+    for (x, w, b, dout, case), torch_grads, result in zip(cases, autograd, backwards):
+        grads = expect_tuple(result, 3, "affine_backward")
+        ref_grads = ref.affine_backward(dout, ref.affine_forward(x, w, b)[1])
+        for name, got, want, mine in zip(("dx", "dw", "db"), grads, torch_grads, ref_grads):
+            want = want.numpy()
+            atol = ATOL_GRAD * max(1.0, float(np.abs(want).max()))
+            expect_close(got, want, f"affine_backward {name}", case, rtol=RTOL_GRAD, atol=atol)
+            expect_close(got, mine, f"affine_backward {name}", case, rtol=RTOL_GRAD, atol=atol)
 
 
 @part("affine", states=["out = x @ w + b", "dx : float64 array of shape (N, D)",
@@ -72,18 +80,17 @@ def check_affine(student, ref, x, w, b, dout, case):
       shown=["A random layer against torch autograd", "check_plain_data(cache"])
 def test_affine_matches_autograd(student, ref, rng):
     """affine_forward and affine_backward match torch autograd on random layers"""
-    for _ in range(6):
-        check_affine(student, ref, *affine_problem(rng), "random layer")
+    check_affine(student, ref, [(*affine_problem(rng), "random layer") for _ in range(6)])
 
 
 @part("affine", states=["(sum over the batch)", "shape (M,) (not (1, M))"],
       shown=["db (a (3,) vector, not (1, 3))"])
 def test_affine_edge_shapes(student, ref, rng):
     """the affine layer handles one example, one input feature and one output"""
-    check_affine(student, ref, *affine_problem(rng, n=1), "a single example")
-    check_affine(student, ref, *affine_problem(rng, d=1), "one input feature")
-    check_affine(student, ref, *affine_problem(rng, m=1), "one output (db of shape (1,))")
-    check_affine(student, ref, *affine_problem(rng, n=1, d=1, m=1), "1 x 1 layer, one example")
+    check_affine(student, ref, [(*affine_problem(rng, n=1), "a single example"),
+                                (*affine_problem(rng, d=1), "one input feature"),
+                                (*affine_problem(rng, m=1), "one output (db of shape (1,))"),
+                                (*affine_problem(rng, n=1, d=1, m=1), "1 x 1 layer, one example")])
 
 
 @part("affine", states=["never modify their inputs", "Do not modify dout or anything in the cache"],
@@ -131,16 +138,23 @@ def relu_input(rng):
       shown=["including an input that is exactly 0", "check_plain_data(cache"])
 def test_relu_matches_torch_exactly(student, ref, rng):
     """relu_forward and relu_backward match torch.relu and autograd, including inputs equal to 0"""
+    cases = []
     for _ in range(6):
         x = relu_input(rng)
-        dout = rng.normal(size=x.shape)
-        out, cache = expect_tuple(student.relu_forward(x), 2, "relu_forward")
+        cases.append((x, rng.normal(size=x.shape)))
+    # every forward call in one request, then every backward call (each with its own cache) in another
+    caches, autograd = [], []
+    for (x, dout), result in zip(cases, student.call_each("relu_forward", [(x,) for x, _ in cases])):
+        out, cache = expect_tuple(result, 2, "relu_forward")
         xt = t(x, True)
         out_t = torch.relu(xt)
         out_t.backward(t(dout))
         expect_close(out, out_t.detach().numpy(), "relu_forward out", "random array with some zeros",
                      rtol=0.0, atol=0.0)
-        dx = student.relu_backward(dout, cache)
+        caches.append(cache)
+        autograd.append(xt)
+    backwards = student.call_each("relu_backward", [(dout, cache) for (_, dout), cache in zip(cases, caches)])
+    for (x, dout), xt, dx in zip(cases, autograd, backwards):
         expect_close(dx, xt.grad.numpy(), "relu_backward dx", "random array with some exact zeros "
                      "(the derivative at 0 is 0)", rtol=0.0, atol=0.0)
         expect_close(dx, ref.relu_backward(dout, ref.relu_forward(x)[1]), "relu_backward dx", "random array",
@@ -383,23 +397,25 @@ def test_numerical_gradient_leaves_x_unchanged(student, rng):
       shown=["relative_error by hand", "relative_error(1e-30 a, 1e-30 b)"])
 def test_relative_error(student, rng):
     """relative_error is ||a - b|| / (||a|| + ||b||), scale-free, 0 for two zero arrays"""
+    # (arguments, expected, case, rtol, atol); every call in one request
+    cases = []
     for trial in range(5):
         shape = random_shape(rng)
         a, b = rng.normal(size=shape), rng.normal(size=shape)
         scale = (1e-30, 1e30, 1e-8)[trial] if trial < 3 else float(10.0 ** rng.uniform(-8, 8))
         want = np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
-        got = expect_float(student.relative_error(scale * a, scale * b), "relative_error")
-        expect_close(got, want, "relative_error", "random arrays of any scale", rtol=1e-12, atol=0.0)
+        cases.append(((scale * a, scale * b), want, "random arrays of any scale", 1e-12, 0.0))
         near = a + 1e-9 * b
         want = np.linalg.norm(near - a) / (np.linalg.norm(near) + np.linalg.norm(a))
         # The difference of nearly equal arrays is ill-conditioned: any correct float64 order of
         # operations (rescaling first, say) is exact to a few machine epsilons, 1e-15, in absolute terms.
-        expect_close(expect_float(student.relative_error(near, a), "relative_error"), want, "relative_error",
-                     "nearly equal arrays", rtol=1e-6, atol=1e-15)
+        cases.append(((near, a), want, "nearly equal arrays", 1e-6, 1e-15))
     a = rng.normal(size=random_shape(rng))
-    expect_close(expect_float(student.relative_error(a, np.zeros_like(a)), "relative_error"), 1.0,
-                 "relative_error", "one array all zero", rtol=1e-12, atol=0.0)
-    got = expect_float(student.relative_error(np.zeros((2, 3)), np.zeros((2, 3))), "relative_error")
+    cases.append(((a, np.zeros_like(a)), 1.0, "one array all zero", 1e-12, 0.0))
+    replies = student.call_each("relative_error", [c[0] for c in cases] + [(np.zeros((2, 3)), np.zeros((2, 3)))])
+    for (_, want, case, rtol, atol), got in zip(cases, replies):
+        expect_close(expect_float(got, "relative_error"), want, "relative_error", case, rtol=rtol, atol=atol)
+    got = expect_float(next(replies), "relative_error")
     if got != 0.0:
         raise CheckFailure("relative_error of two all-zero arrays must be 0.0")
 
@@ -416,21 +432,25 @@ def as_bool(value, name):
       shown=["The checker passes the correct gradients and flags every planted bug"])
 def test_gradient_check_flags_the_planted_bugs(student, ref, rng):
     """gradient_check passes the correct gradients and flags every planted bug"""
-    for name in GOOD_CASES:
-        x = rng.normal(0, 1.5, size=random_shape(rng))
-        error, passed = expect_tuple(student.gradient_check(name, x), 2, "gradient_check")
+    good = [(name, rng.normal(0, 1.5, size=random_shape(rng))) for name in GOOD_CASES]
+    buggy = [(name, rng.normal(0, 1.5, size=(int(rng.integers(2, 5)), int(rng.integers(2, 5)))))
+             for name in BUGGY_CASES]
+    # every call in one request, in the order the checks below read them
+    replies = student.call_each("gradient_check", good + [c for name, x in buggy
+                                                          for c in ((name, x), (name, x, 1e-5, 2.0))])
+    for name, _ in good:
+        error, passed = expect_tuple(next(replies), 2, "gradient_check")
         error = expect_float(error, "gradient_check error")
         if not (as_bool(passed, "gradient_check") and 0.0 <= error < 1e-7):
             raise CheckFailure(f"gradient_check must pass the correct gradient of {name} with the default "
                                f"h and tol (got error {error:.2e})")
-    for name in BUGGY_CASES:
-        x = rng.normal(0, 1.5, size=(int(rng.integers(2, 5)), int(rng.integers(2, 5))))
-        error, passed = expect_tuple(student.gradient_check(name, x), 2, "gradient_check")
+    for name, x in buggy:
+        error, passed = expect_tuple(next(replies), 2, "gradient_check")
         if as_bool(passed, "gradient_check"):
             raise CheckFailure(f"gradient_check did not flag the planted bug {name}")
         expect_close(expect_float(error, "gradient_check error"), ref.gradient_check(name, x)[0],
                      "gradient_check error", f"planted bug {name}", rtol=1e-6, atol=1e-9)
-        _, passed = expect_tuple(student.gradient_check(name, x, 1e-5, 2.0), 2, "gradient_check")
+        _, passed = expect_tuple(next(replies), 2, "gradient_check")
         if not as_bool(passed, "gradient_check"):
             raise CheckFailure("gradient_check ignores its tol argument: with tol = 2 every check passes")
 
@@ -440,18 +460,24 @@ def test_gradient_check_flags_the_planted_bugs(student, ref, rng):
       shown=["a large step h = 0.3 and a tol on each side of the error"])
 def test_gradient_check_uses_its_step_and_tolerance(student, ref, rng):
     """gradient_check uses the step h and the tolerance tol it is given (and the default tol 1e-6)"""
+    cases = []
     for name in GOOD_CASES:
         x = rng.normal(0, 1.5, size=(int(rng.integers(2, 5)), int(rng.integers(2, 5))))
         h = float(rng.choice([0.3, 0.1, 1e-2]))
-        want = ref.gradient_check(name, x, h)[0]  # truncation error of order h^2: far above 1e-6 here
-        error, passed = expect_tuple(student.gradient_check(name, x, h), 2, "gradient_check")
+        cases.append((name, x, h, ref.gradient_check(name, x, h)[0]))  # truncation error of order h^2: far above 1e-6 here
+    # every call in one request, in the order the checks below read them
+    replies = student.call_each("gradient_check", [c for name, x, h, want in cases
+                                                   for c in ((name, x, h), (name, x, h, 2.0 * want),
+                                                             (name, x, h, 0.5 * want))])
+    for name, x, h, want in cases:
+        error, passed = expect_tuple(next(replies), 2, "gradient_check")
         expect_close(expect_float(error, "gradient_check error"), want, "gradient_check error",
                      f"a large step h = {h:g} (is h passed on to numerical_gradient?)", rtol=1e-5, atol=0.0)
         if abs(want - 1e-6) > 1e-3 * want and as_bool(passed, "gradient_check") != (want < 1e-6):
             raise CheckFailure(f"gradient_check with the default tol: passed must be (error < 1e-6); "
                                f"got passed = {passed} for error {want:.2e}")
         for tol, expected in ((2.0 * want, True), (0.5 * want, False)):
-            _, passed = expect_tuple(student.gradient_check(name, x, h, tol), 2, "gradient_check")
+            _, passed = expect_tuple(next(replies), 2, "gradient_check")
             if as_bool(passed, "gradient_check") != expected:
                 raise CheckFailure(f"gradient_check with tol {'above' if expected else 'below'} the error: "
                                    f"passed must be (error < tol), got {passed}")
