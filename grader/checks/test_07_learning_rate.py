@@ -447,14 +447,18 @@ def random_symmetric(rng, n, eigenvalues):
       shown="By hand: H = diag(2, 4)")
 def test_newton_step_solves_the_system(student, ref, rng):
     """newton_step returns the solution of H step = -g, for positive definite and indefinite H"""
+    systems = []
     for trial in range(6):
         n = int(rng.integers(1, 10))
         mags = 10 ** rng.uniform(-1.5, 1.5, size=n)
         signs = np.ones(n) if trial < 3 else rng.choice([-1.0, 1.0], size=n)
         H, _ = random_symmetric(rng, n, signs * mags)
-        g = rng.normal(0, 3, size=n)
+        systems.append((rng.normal(0, 3, size=n), H))
+    # every system in one request
+    for trial, ((g, H), step) in enumerate(zip(systems, student.call_each("newton_step", systems))):
+        n = len(g)
         case = "positive definite Hessian" if trial < 3 else "indefinite Hessian"
-        step = expect_array(student.newton_step(g, H), (n,), "newton_step")
+        step = expect_array(step, (n,), "newton_step")
         expect_close(step, np.linalg.solve(H, -g), "newton_step", case, rtol=LIN_RTOL, atol=1e-12)
         expect_close(step, ref.newton_step(g, H), "newton_step", case, rtol=LIN_RTOL, atol=1e-12)
 
@@ -482,6 +486,7 @@ def test_newton_step_residual_on_ill_conditioned_systems(student, rng):
     """newton_step keeps the residual of H step = -g small for condition number 1e12 (solve, do not invert)"""
     # A backward-stable solve leaves a relative residual near 1e-16; inv(H) @ g, with g along the
     # eigenvectors of the large eigenvalues, leaves 1e-9 or more (measured over hundreds of systems).
+    systems = []
     for trial in range(4):
         n = int(rng.integers(3, 10))
         eig = np.geomspace(1e-12, 1.0, n) * float(10 ** rng.uniform(-3, 3))
@@ -490,8 +495,11 @@ def test_newton_step_residual_on_ill_conditioned_systems(student, rng):
         H, Q = random_symmetric(rng, n, eig)
         H = (H + H.T) / 2
         g = Q[:, -1] * float(rng.uniform(0.5, 5.0)) * float(rng.choice([-1.0, 1.0]))   # along the top eigenvector
+        systems.append((g, H))
+    # every system in one request
+    for trial, ((g, H), step) in enumerate(zip(systems, student.call_each("newton_step", systems))):
         case = ("indefinite" if trial % 2 else "positive definite") + " Hessian with condition number 1e12"
-        step = expect_array(student.newton_step(g, H), (n,), "newton_step")
+        step = expect_array(step, (len(g),), "newton_step")
         if not np.all(np.isfinite(step)):
             raise CheckFailure(f"newton_step, {case}: the step contains inf or NaN")
         res = float(np.linalg.norm(H @ step + g))
@@ -531,14 +539,18 @@ def secant_pairs(rng, n, m, varying):
       shown=["the two-loop result equals -B g for the explicit BFGS B", "every pair given is used: 20 pairs too"])
 def test_lbfgs_matches_explicit_bfgs(student, ref, rng):
     """lbfgs_direction equals -B g for the explicit BFGS matrix built from the same pairs, short and long histories"""
+    histories = []
     for trial in range(8):
         n = int(rng.integers(2, 12))
         m = int(rng.integers(1, 8)) if trial < 6 else int(rng.integers(12, 25))   # always two long histories
         varying = trial % 2 == 1
         s_list, y_list = secant_pairs(rng, n, m, varying)
-        g = rng.normal(0, 2, size=n)
+        histories.append((rng.normal(0, 2, size=n), s_list, y_list))
+    # every history in one request
+    for trial, ((g, s_list, y_list), d) in enumerate(zip(histories, student.call_each("lbfgs_direction", histories))):
+        n, m, varying = len(g), len(s_list), trial % 2 == 1
         case = f"{m} pair{'s' if m > 1 else ''} from {'a different curvature each' if varying else 'one quadratic'}"
-        d = expect_array(student.lbfgs_direction(g, s_list, y_list), (n,), "lbfgs_direction")
+        d = expect_array(d, (n,), "lbfgs_direction")
         want = -bfgs_matrix(s_list, y_list) @ g
         scale = float(np.abs(want).max())
         expect_close(d, want, "lbfgs_direction vs the explicit BFGS matrix", case, rtol=LIN_RTOL, atol=1e-10 * scale)
