@@ -159,9 +159,17 @@ def test_conv_forward_leaves_inputs_unchanged(student, rng):
 
 
 # -- convolution backward ---------------------------------------------------------------------------
+def backward_with(y, dout):
+    """Autograd from y with the upstream gradient dout, as y.backward(t(dout)) but through the sum of
+    y * dout: the same gradients bit for bit (the gradient of that sum with respect to y is exactly dout),
+    without the shape check of a given gradient tensor, which imports sympy the first time (about 0.4 s of
+    CPU in each grading process)."""
+    (y * t(dout)).sum().backward()
+
+
 def torch_conv_grads(x, w, b, param, dout):
     xt, wt, bt = t(x).requires_grad_(True), t(w).requires_grad_(True), t(b).requires_grad_(True)
-    F.conv2d(xt, wt, bt, stride=param["stride"], padding=param["pad"]).backward(t(dout))
+    backward_with(F.conv2d(xt, wt, bt, stride=param["stride"], padding=param["pad"]), dout)
     return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
 
 
@@ -358,8 +366,8 @@ def test_conv_transpose_forward_leaves_inputs_unchanged(student, rng):
 # -- transposed convolution backward ----------------------------------------------------------------
 def torch_convT_grads(x, w, b, param, dout):
     xt, wt, bt = t(x).requires_grad_(True), t(w).requires_grad_(True), t(b).requires_grad_(True)
-    F.conv_transpose2d(xt, wt, bt, stride=param["stride"], padding=param["pad"],
-                       output_padding=param["output_pad"]).backward(t(dout))
+    backward_with(F.conv_transpose2d(xt, wt, bt, stride=param["stride"], padding=param["pad"],
+                                     output_padding=param["output_pad"]), dout)
     return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
 
 
