@@ -349,7 +349,7 @@ class Outcome:
             return "no submission lost a part: no reference needed"
         said = [f"reference of {a} verified: {lost(a)}" for a in sorted(self.verified)]
         said += [f"reference of {a} NOT verified: {lost(a)}" for a in sorted(set(self.lost) - set(self.verified))]
-        return "; ".join(said) + f" ({sum(self.verified.values()):.1f} s)"
+        return "; ".join(said) + (f" ({sum(self.verified.values()):.1f} s)" if self.verified else "")
 
 
 def grade_verified(tasks, work: Path, pool: Pool, extra=(), verify=True, on_graded=None, digests=None,
