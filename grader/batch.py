@@ -8,6 +8,11 @@ should the process die or hang anyway, that one task is recorded as failed (for 
 process takes the next. The gradebook is SQLite in WAL mode with a long lock timeout, so concurrent
 processes take turns writing their grades (each write is milliseconds; the seconds go to the
 kernels, which hold no lock).
+
+No part is scored `failed` unless the reference solution of its assignment earned full marks in this
+run, in the same sandbox, with the same hidden checks (grade_verified): the reference of an assignment
+is graded, on the same workers and ahead of the waiting notebooks, as soon as a submission of it loses
+a part, and a batch in which nobody lost a part grades no reference at all.
 """
 from __future__ import annotations
 
@@ -19,9 +24,7 @@ import sqlite3
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-
 
 
 def enable_wal(db: Path) -> None:
@@ -159,80 +162,286 @@ def is_done(work: Path, student: str, assignment: str, digest: str) -> bool:
 def preflight_task(assignment: str, work: str, extra: tuple = (), timeout: float = 1800.0) -> dict:
     """Grade the reference notebook of `assignment` in this thread's grading process, exactly as a
     submission would be (same sandbox, same hidden checks): it must earn full marks."""
+    t0 = time.monotonic()
     ok, log = _worker_for(Path(work), tuple(extra)).request({"preflight": assignment}, timeout)
-    return {"assignment": assignment, "ok": ok, "log": log}
+    return {"assignment": assignment, "ok": ok, "log": log, "verify": True, "seconds": time.monotonic() - t0}
+
+
+VERIFY_PRIORITY = 100  # a reference to verify runs before every grading task still waiting
 
 
 class Pool:
     """Where tasks run: local threads, each driving its own long-lived grading process, or a Dask
-    cluster. The preflight and the grading share one pool, so the processes (and the reference
-    solutions they loaded) started for the one serve the other."""
+    cluster. Tasks wait in a priority queue (`priority=` on Dask), so a reference to verify, submitted
+    while the class is being graded, runs next on the same processes (whose nbgrader, torch and
+    reference solutions are already loaded) instead of after the whole class.
 
-    def __init__(self, workers: int, scheduler: str | None = None):
-        self.workers, self.scheduler = max(1, workers), scheduler
-        self._executor = self._client = None
+    warm=(work, extra): each local thread starts its grading process at once (nbgrader and torch then
+    load while the release runs) rather than on its first task."""
+
+    _STOP = object()
+
+    def __init__(self, workers: int, scheduler: str | None = None, warm: tuple | None = None):
+        self.workers, self.scheduler, self.warm = max(1, workers), scheduler, warm
+        self._client = None
+        self._threads = []
+        self._seq = 0
+        self._pending = 0       # submitted, result not yet handed out (local threads)
+        self._futures = []      # Dask
+        self._closing = False
 
     def __enter__(self):
+        import queue
         if self.scheduler:
-            from distributed import Client
+            from distributed import Client, as_completed as dask_completed
             self._client = Client(self.scheduler, timeout="30s")
+            self._completed = dask_completed(loop=self._client.loop)
         else:
-            self._executor = ThreadPoolExecutor(max_workers=self.workers)
+            self._queue, self._done = queue.PriorityQueue(), queue.Queue()
+            self._threads = [threading.Thread(target=self._serve, name=f"grading-{i}", daemon=True)
+                             for i in range(self.workers)]
+            for thread in self._threads:
+                thread.start()
         return self
 
     def __exit__(self, *exc):
         if self._client is not None:
             self._client.close()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
+        if self._threads:
+            self._closing = True
+            self.cancel_queued()
+            for _ in self._threads:
+                self._put(float("inf"), self._STOP, ())
+            for thread in self._threads:
+                thread.join()
             close_workers()
         return False
 
+    def _put(self, rank, fn, args):
+        self._seq += 1
+        self._queue.put((rank, self._seq, fn, args))
+
+    def _serve(self):
+        if self.warm is not None:
+            try:
+                _worker_for(Path(self.warm[0]), tuple(self.warm[1]))
+            except Exception:  # noqa: BLE001 - the first task starts it again and reports why
+                pass
+        handled = threading.Event()
+        while True:
+            _, _, fn, args = self._queue.get()
+            if fn is self._STOP:
+                return
+            handled.clear()
+            try:
+                self._done.put((True, fn(*args), handled))
+            except BaseException as err:  # noqa: BLE001 - raised in the thread that reads results
+                self._done.put((False, err, handled))
+            # the next task is taken once the reader has handled this result: a reference it queues, or
+            # a stop it decides, comes before whatever waits (milliseconds, against seconds per task)
+            while not handled.wait(0.5) and not self._closing:
+                pass
+
+    def submit(self, fn, *args, priority: int = 0):
+        """Queue fn(*args); among waiting tasks, the highest priority starts first (then the oldest)."""
+        if self._client is not None:
+            self._seq += 1
+            future = self._client.submit(fn, *args, pure=False, priority=priority,
+                                         key=f"{fn.__name__}-{args[0]}-{time.time_ns()}-{self._seq}")
+            self._futures.append(future)
+            self._completed.add(future)
+        else:
+            self._pending += 1
+            self._put(-priority, fn, args)
+
+    def results(self):
+        """Each task's result as it finishes, including tasks submitted while iterating."""
+        if self._client is not None:
+            for future in self._completed:
+                if not future.cancelled():
+                    yield future.result()
+            return
+        while self._pending > 0:
+            ok, value, handled = self._done.get()
+            self._pending -= 1
+            try:
+                if not ok:
+                    raise value
+                yield value
+            finally:
+                handled.set()
+
+    def cancel_queued(self) -> int:
+        """Drop the tasks that have not started (those running finish and are handed out); how many."""
+        import queue
+        if self._client is not None:
+            running = {key for keys in self._client.processing().values() for key in keys}
+            waiting = [f for f in self._futures if not f.done() and f.key not in running]
+            self._client.cancel(waiting)
+            return len(waiting)
+        dropped, keep = 0, []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item[2] is self._STOP:
+                keep.append(item)
+            else:
+                dropped += 1
+        for item in keep:
+            self._queue.put(item)
+        self._pending -= dropped
+        return dropped
+
     def run(self, fn, calls, on_result):
         """fn(*args) for every args in calls; on_result(result) as each finishes."""
-        if self._client is not None:
-            from distributed import as_completed as dask_completed
-            futures = [self._client.submit(fn, *args, pure=False, key=f"{fn.__name__}-{args[0]}-{time.time_ns()}-{i}")
-                       for i, args in enumerate(calls)]
-            for future in dask_completed(futures):
-                on_result(future.result())
-        else:
-            for future in as_completed([self._executor.submit(fn, *args) for args in calls]):
-                on_result(future.result())
+        for args in calls:
+            self.submit(fn, *args)
+        for result in self.results():
+            on_result(result)
 
 
-def run_preflight(assignments, work: Path, pool: Pool, extra=()) -> list[str]:
-    """The reference of every assignment, graded on the pool's workers; a line per problem."""
-    problems = []
-
-    def done(result):
-        if not result["ok"]:
-            problems.append(result["log"].strip() or f"the preflight of {result['assignment']} failed")
-    pool.run(preflight_task, [(a, str(work), tuple(extra)) for a in assignments], done)
-    return problems
+def lost_a_part(work: Path, student: str, assignment: str) -> bool:
+    """The report of this run scores some part `failed` (the student's fault, if the course is sound)."""
+    try:
+        report = json.loads((Path(work) / "reports" / assignment / f"{student}.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return any(p.get("status") == "failed" for p in report.get("parts", []))
 
 
-def run_tasks(tasks, work: Path, workers: int, scheduler: str | None, extra=(), on_done=None, pool=None):
-    """Run grade_task for every (student, assignment) with a progress bar and an ETA."""
+def withdraw(work: Path, student: str, assignment: str):
+    """Undo what this run scored for one submission: its report, manifest, feedback, nbgrader's
+    autograded copy and its grades in the gradebook. A rerun then grades it again."""
+    import shutil
+    work = Path(work)
+    (work / "manifest" / assignment / f"{student}.sha256").unlink(missing_ok=True)  # first: a rerun regrades
+    (work / "reports" / assignment / f"{student}.json").unlink(missing_ok=True)
+    for folder in (work / "feedback" / student / assignment, work / "autograded" / student / assignment):
+        shutil.rmtree(folder, ignore_errors=True)
+    db = work / "gradebook.db"
+    if db.is_file():
+        from nbgrader.api import Gradebook, MissingEntry
+        with Gradebook(f"sqlite:///{db}", "training-neural-networks") as gb:
+            try:
+                gb.remove_submission(assignment, student)
+            except MissingEntry:
+                pass
+
+
+class Outcome:
+    """What a verified batch did: results of the grading tasks, the references verified (seconds of
+    each, by assignment), how many submissions lost a part per assignment, and, when a reference did not
+    earn full marks, the problems and the submissions withdrawn."""
+
+    def __init__(self):
+        self.results, self.verified, self.lost = [], {}, {}
+        self.problems, self.refused, self.withdrawn = [], set(), []
+        self.checked = []  # every reference graded: [assignment, earned full marks, seconds]
+
+    def line(self) -> str:
+        """One line: which references were verified, and why."""
+        def lost(a):
+            n = self.lost.get(a, 0)
+            return f"{n} submission{'s' if n != 1 else ''} lost {'parts' if n != 1 else 'a part'}"
+        if not self.lost:
+            return "no submission lost a part: no reference needed"
+        said = [f"reference of {a} verified: {lost(a)}" for a in sorted(self.verified)]
+        said += [f"reference of {a} NOT verified: {lost(a)}" for a in sorted(set(self.lost) - set(self.verified))]
+        return "; ".join(said) + (f" ({sum(self.verified.values()):.1f} s)" if self.verified else "")
+
+
+def grade_verified(tasks, work: Path, pool: Pool, extra=(), verify=True, on_graded=None, digests=None,
+                   grade=grade_task, check_reference=preflight_task) -> Outcome:
+    """Grade every (student, assignment) of `tasks` on the pool, verifying references on demand.
+
+    The invariant: no part is scored `failed` unless the reference solution of its assignment earned
+    full marks in this run, in the same sandbox, with the same hidden checks. A course fault can remove
+    the evidence of a correct function but never fake it, so a reference only matters for the parts a
+    student lost: as soon as a report of assignment A scores a part `failed`, the reference of A is
+    graded (once per run, on the same grading processes), ahead of every grading task still waiting. A
+    batch in which nobody lost a part grades no reference.
+
+    A submission's manifest (grader/batch.py is_done: "graded, skip it on a rerun") is written only once
+    its report is final: no part failed, or its reference verified. A report waiting for its reference
+    has none, so a run interrupted meanwhile grades it again. When a reference does not earn full marks,
+    the tasks not started are dropped, the running ones finish, and withdrawn are: everything this run
+    scored for that assignment, and every report still waiting for a verification. What is final of
+    other assignments is kept (a rerun skips it).
+
+    verify=False (`--no-preflight`): no reference is graded and every report is final as it is.
+    digests: (student, assignment) -> the SHA-256 of the submitted file, written as its manifest."""
+    work = Path(work)
+    out, held, asked = Outcome(), {}, set()
+    digests = digests or {}
+
+    def final(student, a):
+        if (student, a) in digests:
+            manifest = work / "manifest" / a / f"{student}.sha256"
+            manifest.parent.mkdir(parents=True, exist_ok=True)
+            manifest.write_text(digests[(student, a)])
+
+    for student, a in tasks:
+        pool.submit(grade, student, a, str(work), tuple(extra))
+    for result in pool.results():
+        a = result["assignment"]
+        if result.get("verify"):
+            out.checked.append([a, bool(result["ok"]), round(result["seconds"], 3)])
+            if result["ok"]:
+                out.verified[a] = result["seconds"]
+                for student in held.pop(a, []):
+                    final(student, a)
+            else:
+                out.problems.append(result["log"].strip() or f"the reference solution of {a} could not be graded")
+                if not out.refused:
+                    pool.cancel_queued()
+                out.refused.add(a)
+            continue
+        student = result["student"]
+        out.results.append(result)
+        if on_graded:
+            on_graded(result)
+        if not lost_a_part(work, student, a):
+            final(student, a)
+            continue
+        out.lost[a] = out.lost.get(a, 0) + 1
+        if not verify or a in out.verified:
+            final(student, a)
+            continue
+        held.setdefault(a, []).append(student)
+        if a not in asked and not out.refused:
+            asked.add(a)
+            pool.submit(check_reference, a, str(work), tuple(extra), priority=VERIFY_PRIORITY)
+    if out.refused:
+        graded_here = {(r["student"], r["assignment"]) for r in out.results}
+        doomed = {(s, a) for s, a in graded_here if a in out.refused}
+        doomed |= {(s, a) for a, students in held.items() for s in students}
+        for student, a in sorted(doomed):
+            withdraw(work, student, a)
+        out.withdrawn = sorted(doomed)
+    return out
+
+
+def run_tasks(tasks, work: Path, workers: int, scheduler: str | None, extra=(), on_done=None, pool=None,
+              verify=False, digests=None) -> Outcome:
+    """grade_verified for every (student, assignment), with a progress bar and an ETA."""
     from tqdm import tqdm
     if pool is None:
         with Pool(workers, scheduler) as own:
-            return run_tasks(tasks, work, workers, scheduler, extra, on_done, own)
-    results = []
+            return run_tasks(tasks, work, workers, scheduler, extra, on_done, own, verify, digests)
     bar = tqdm(total=len(tasks), unit="notebook", desc="grading", file=sys.stderr,
                disable=not tasks, dynamic_ncols=True)
 
     def collect(result):
-        results.append(result)
         if on_done:
             on_done(result)
         bar.update(1)
 
     try:
-        pool.run(grade_task, [(s, a, str(work), tuple(extra)) for s, a in tasks], collect)
+        return grade_verified(tasks, work, pool, extra, verify=verify, on_graded=collect, digests=digests)
     finally:
         bar.close()
-    return results
 
 
 def plot_summary(work: Path, assignment: str) -> Path | None:

@@ -171,10 +171,25 @@ def quick_preflight(require_sandbox=False) -> list[str]:
     return probe(sandbox)
 
 
-def format_refusal(problems, what) -> str:
+def format_refusal(problems, what, stopped=None) -> str:
+    """The refusal: what failed and what to do. stopped: a batch's Outcome (grader/batch.py) stopped
+    because a reference solution did not earn full marks; what this run scored for it was withdrawn."""
     from .preflight import format_problems
-    return (format_problems(problems, what) + "\n(Nothing was scored. `--no-preflight` grades anyway: every part "
-            "a course fault may have cost points is then marked for review, never failed.)")
+    if stopped is None:
+        return (format_problems(problems, what) + "\n(Nothing was scored. `--no-preflight` grades anyway: every "
+                "part a course fault may have cost points is then marked for review, never failed.)")
+    refused = ", ".join(sorted(stopped.refused))
+    kept = len(stopped.results) - len(stopped.withdrawn)
+    return (format_problems(problems, what, stopped=True) + f"\n(Nothing was scored for {refused}: "
+            f"{len(stopped.withdrawn)} report(s) withdrawn, with their feedback and gradebook entries (every one this "
+            f"run wrote for {refused}, and any lost part of another assignment whose reference had not earned full "
+            "marks yet); no grades CSV was written. "
+            + (f"The {kept} other notebook(s) graded in this run are final (no part failed, or their reference "
+               "earned full marks) and kept: a rerun after the fix skips them and grades the rest. " if kept else
+               "A rerun after the fix grades them again. ")
+            + "No part is scored `failed` unless the reference solution of its assignment earned full marks in "
+            "this run, in the same sandbox, with the same hidden checks. `--no-preflight` grades anyway: every "
+            "part a course fault may have cost points is then marked for review, never failed.)")
 
 
 def cmd_check(args):
@@ -254,11 +269,6 @@ def cmd_autograde(args):
         except RuntimeError as err:
             print(f"refusing to grade: {err}", file=sys.stderr)
             return 2
-    if not args.no_preflight:
-        trouble = quick_preflight(args.require_sandbox)
-        if trouble:
-            print(format_refusal(trouble, "grading"), file=sys.stderr)
-            return 2
     from . import lms
     try:
         roster = lms.read_roster(args.roster) if args.roster else None
@@ -300,13 +310,31 @@ _phase_s: dict = {}  # seconds of each phase of the last autograde, written to t
 
 
 def _autograde(args, work, found, problems, assignments, finisher, t0):
-    """Release what is missing, grade the tasks, then feedback, the CSV, the summary and the plots."""
-    from .batch import Pool, enable_wal, is_done, run_preflight, sha256
+    """Release what is missing, grade the tasks, then feedback, the CSV, the summary and the plots.
+
+    Before grading, the cheap layers of the preflight (grader/preflight.py: the helper and the data, in
+    this process and in a kernel of the grading sandbox) run while the finisher process releases the
+    assignments into the gradebook and the grading processes start. The reference solutions are not
+    graded up front: grader/batch.py grade_verified verifies the reference of an assignment as soon as a
+    submission of it loses a part, so that no part is scored `failed` unless the reference solution of
+    its assignment earned full marks in this run, in the same sandbox, with the same hidden checks."""
+    from .batch import Pool, enable_wal, is_done, sha256
     import threading
     _phase_s.clear()
-    # The release into the gradebook (the finisher process) runs while the workers grade each reference
-    # solution for the preflight, which needs no gradebook; grading waits for both.
-    released = {}
+    todo, skipped = [], 0
+    for (student, a), nb in sorted(found.items()):
+        digest = sha256(nb)
+        if not args.force and is_done(work, student, a, digest):
+            skipped += 1
+            continue
+        todo.append((student, a, nb, digest))
+    if skipped:
+        print(f"{skipped} submission(s) already graded from the same file: skipped (--force regrades)")
+    extra = ["--GradeWithHiddenChecks.require_sandbox=True"] if args.require_sandbox else []
+    for name in ("cell_timeout", "call_timeout", "notebook_timeout"):
+        if getattr(args, name):
+            extra.append(f"--GradeWithHiddenChecks.{name}={getattr(args, name)}")
+    released, probed = {}, {}
 
     def release_all():
         t_release = time.monotonic()
@@ -322,8 +350,21 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
         finally:
             _phase_s["release_s"] = time.monotonic() - t_release
 
+    def probe():
+        t_probe = time.monotonic()
+        try:
+            probed["trouble"] = quick_preflight(args.require_sandbox)
+        except Exception as err:  # noqa: BLE001 - a probe that cannot run refuses, as one that fails
+            probed["trouble"] = [f"the preflight could not run: {type(err).__name__}: {err}"]
+        finally:
+            _phase_s["probe_s"] = time.monotonic() - t_probe
+
     releaser = threading.Thread(target=release_all, name="release", daemon=True)
     releaser.start()
+    prober = None
+    if not args.no_preflight:
+        prober = threading.Thread(target=probe, name="probe", daemon=True)
+        prober.start()
 
     def wait_for_release():
         releaser.join()
@@ -337,43 +378,40 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
             with Gradebook(f"sqlite:///{work / 'gradebook.db'}", "training-neural-networks") as gb:
                 for a in assignments:
                     gb.update_or_create_assignment(a, duedate=args.due)
-    todo, skipped = [], 0
-    for (student, a), nb in sorted(found.items()):
-        digest = sha256(nb)
-        if not args.force and is_done(work, student, a, digest):
-            skipped += 1
-            continue
-        todo.append((student, a, nb, digest))
-    if skipped:
-        print(f"{skipped} submission(s) already graded from the same file: skipped (--force regrades)")
-    extra = ["--GradeWithHiddenChecks.require_sandbox=True"] if args.require_sandbox else []
-    for name in ("cell_timeout", "call_timeout", "notebook_timeout"):
-        if getattr(args, name):
-            extra.append(f"--GradeWithHiddenChecks.{name}={getattr(args, name)}")
     workers = args.workers or os.cpu_count() or 1
-    with Pool(workers, args.scheduler) as pool:
-        graded = sorted({a for _, a, _, _ in todo})
-        if graded and not args.no_preflight:
-            t_pre = time.monotonic()
-            try:
-                trouble = run_preflight(graded, work, pool, extra)
-            finally:
+    # local grading processes start now (nbgrader and torch load during the release and the probe)
+    warm = (str(work), tuple(extra)) if todo and not args.scheduler else None
+    with Pool(workers, args.scheduler, warm=warm) as pool:
+        if prober is not None:
+            prober.join()
+            if probed["trouble"]:
                 releaser.join()
-            if trouble:
-                print(format_refusal(trouble, "grading"), file=sys.stderr)
+                print(format_refusal(probed["trouble"], "grading"), file=sys.stderr)
                 return 2
-            _phase_s["preflight_s"] = time.monotonic() - t_pre
-            print(f"preflight: the helper and data check out and the reference solution of {len(graded)} "
-                  f"assignment(s) earns full marks in the grading sandbox ({time.monotonic() - t_pre:.1f} s)")
+            print(f"preflight: the helper and data check out in the grading sandbox ({_phase_s['probe_s']:.1f} s); "
+                  "a reference solution is graded when a submission of its assignment loses a part")
         wait_for_release()
-        tasks, t_grading = _grade(args, work, todo, extra, workers, pool)
+        outcome, t_grading = _grade(args, work, todo, extra, workers, pool)
+    _phase_s["verify_s"] = sum(outcome.verified.values())
+    _phase_s["verified"] = {a: round(s, 3) for a, s in outcome.verified.items()}
+    _phase_s["verifications"] = outcome.checked  # every reference graded in this run: [assignment, ok, seconds]
+    if args.no_preflight:
+        print("references not verified (--no-preflight): a part a course fault may have cost is marked for "
+              "review, but a `failed` part is not checked against the reference")
+    else:
+        print(outcome.line())
+    if outcome.refused:
+        print(format_refusal(outcome.problems, "grading", stopped=outcome), file=sys.stderr)
+        return 2
+    tasks = [(r["student"], r["assignment"]) for r in outcome.results]
     return _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, workers)
 
 
 def _grade(args, work, todo, extra, workers, pool):
-    """Copy the submissions to grade into the work folder and grade them on the pool."""
+    """Copy the submissions to grade into the work folder and grade them on the pool, verifying
+    references on demand (unless --no-preflight); the outcome and the grading seconds."""
     from .batch import run_tasks
-    tasks = []
+    tasks, digests = [], {}
     for student, a, nb, digest in todo:
         dest = work / "submitted" / student / a
         if dest.exists():
@@ -383,9 +421,9 @@ def _grade(args, work, todo, extra, workers, pool):
         if (nb.parent / "timestamp.txt").is_file():
             shutil.copy(nb.parent / "timestamp.txt", dest / "timestamp.txt")
         (work / "reports" / a / f"{student}.json").unlink(missing_ok=True)
-        manifest = work / "manifest" / a / f"{student}.sha256"
-        manifest.parent.mkdir(parents=True, exist_ok=True)
-        manifest.write_text(digest)
+        # the manifest (skip it on a rerun) is written once its report is final (grader/batch.py)
+        (work / "manifest" / a / f"{student}.sha256").unlink(missing_ok=True)
+        digests[(student, a)] = digest
         tasks.append((student, a))
 
     def finished(result):
@@ -399,11 +437,12 @@ def _grade(args, work, todo, extra, workers, pool):
         record_without_notebook(work, result["assignment"], result["student"], reason)
 
     t_grading = time.monotonic()
-    results = run_tasks(tasks, work, workers, args.scheduler, extra, on_done=finished, pool=pool)
+    outcome = run_tasks(tasks, work, workers, args.scheduler, extra, on_done=finished, pool=pool,
+                        verify=not args.no_preflight, digests=digests)
     per_task = _phase_s.setdefault("task_s", {})  # seconds per graded notebook, by assignment (for bench)
-    for result in results:
+    for result in outcome.results:
         per_task.setdefault(result["assignment"], []).append(round(result["seconds"], 3))
-    return tasks, time.monotonic() - t_grading
+    return outcome, time.monotonic() - t_grading
 
 
 def _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, workers):
@@ -666,21 +705,25 @@ def project_class(measured, assignments, students=PROJECTED_CLASS, workers=PROJE
     """Projected seconds per phase for `students` x the assignments at each worker count, from one
     measured run's timings.json (its per-notebook grading seconds and its phases).
 
-    Grading and the preflight are spread over the workers (one task per notebook or assignment, as on
-    the Dask path; a notebook's seconds include its feedback HTML, which the worker that graded it writes);
-    the release into the gradebook runs once, in one process, during the preflight; what is left of
-    feedback and the grades export run in one process at the end, scaled with the class.
-    Rows: (workers, release, preflight, grading, end, total) in seconds."""
+    Grading is spread over the workers (one task per notebook, as on the Dask path; a notebook's
+    seconds include its feedback HTML, which the worker that graded it writes). In a large class some
+    submission of every assignment loses a part, so every assignment's reference is assumed verified
+    once: one task per assignment, costing what was measured for it, else what grading a complete
+    submission of it costs (the reference is one), added in full (an upper bound: those tasks run
+    ahead of the waiting notebooks, on the same workers). The release into the gradebook runs once,
+    in one process, with the probe of the sandbox during it; what is left of feedback and the grades
+    export run in one process at the end, scaled with the class.
+    Rows: (workers, release, verification, grading, end, total) in seconds."""
     per_nb = {a: sorted(measured["task_s"][a])[len(measured["task_s"][a]) // 2] for a in assignments}
+    verify = {a: measured.get("verified", {}).get(a, per_nb[a]) for a in assignments}
     n_students = max(1, measured["notebooks"] // max(1, len(assignments)))
-    preflight_per_a = measured.get("preflight_s", 0.0) / max(1, len(assignments))
     rows = []
     for w in workers:
         grading = makespan([per_nb[a] for a in assignments for _ in range(students)], w)
-        preflight = makespan([preflight_per_a] * len(assignments), w)
-        release = measured.get("release_s", 0.0)
+        verification = makespan(list(verify.values()), w)
+        release = max(measured.get("release_s", 0.0), measured.get("probe_s", 0.0))
         rest = (measured.get("feedback_s", 0.0) + measured.get("export_s", 0.0)) * students / n_students
-        rows.append((w, release, preflight, grading, rest, max(release, preflight) + grading + rest))
+        rows.append((w, release, verification, grading, rest, release + verification + grading + rest))
     return rows
 
 
@@ -743,17 +786,21 @@ def bench_class(assignments, n, exec_total, exec_cpu=None):
           f"{GRADE_RATIO_TARGET:g}: {'met' if ratio <= GRADE_RATIO_TARGET else 'NOT met'})"
           + (f"; its CPU (all its processes and kernels) against the kernel CPU of bare execution: "
              f"{timings['autograde, 1 worker'][2] / (n * exec_cpu):.2f}" if exec_cpu else ""))
-    phases = {k[:-2]: measured_one.get(k, 0.0) for k in ("release_s", "preflight_s", "grading_s", "feedback_s", "export_s")}
-    accounted = max(phases["release"], phases["preflight"]) + phases["grading"] + phases["feedback"] + phases["export"]
-    print("  its phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in phases.items())
-          + f" (the release runs during the preflight), other {measured_one['total_s'] - accounted:.1f} "
+    phases = {k[:-2]: measured_one.get(k, 0.0)
+              for k in ("release_s", "probe_s", "verify_s", "grading_s", "feedback_s", "export_s")}
+    accounted = max(phases["release"], phases["probe"]) + phases["grading"] + phases["feedback"] + phases["export"]
+    verified = ", ".join(sorted(measured_one.get("verified", {}))) or "none: no submission lost a part"
+    print("  its phases (s): " + ", ".join(f"{k.replace('verify', 'verification')} {v:.1f}" for k, v in phases.items())
+          + f" (the probe of the sandbox runs during the release; verification, within grading: the references "
+          f"graded because a submission lost a part, {verified}), other {measured_one['total_s'] - accounted:.1f} "
           "(start-up, copying, the summary and plots)")
     efficiency = one / (2 * two)
     print(f"parallel efficiency with 2 workers: {efficiency:.2f} (1.00 = linear; target >= {EFFICIENCY_TARGET:g}: "
           f"{'met' if efficiency >= EFFICIENCY_TARGET else 'NOT met'}); "
           f"speed-up over stock nbgrader: {timings['stock nbgrader autograde, sequential'][0] / one:.2f}x (1 worker), "
           f"{timings['stock nbgrader autograde, sequential'][0] / two:.2f}x (2 workers)")
-    print("(grading: the autograde step; whole command: with the preflight, the release into the gradebook, "
+    print("(grading: the autograde step, with any reference verified on demand; whole command: with the probe "
+          "of the sandbox, the release into the gradebook, "
           "feedback HTML, the grades CSV and the summary plots; command CPU: user + system seconds of the command's "
           "processes and kernels, which other load on the machine changes less than the wall time. Stock nbgrader "
           "runs every cell, experiments included, in an unsandboxed kernel and lets the student's kernel judge its "
@@ -766,10 +813,14 @@ def bench_class(assignments, n, exec_total, exec_cpu=None):
     _print_table([(w, f"{rel / 60:.1f}", f"{pre / 60:.1f}", f"{grading / 60:.1f}", f"{end / 60:.1f}",
                    f"{whole / 60:.1f}", f"{whole / 3600:.2f}")
                   for w, rel, pre, grading, end, whole in project_class(measured_one, assignments)],
-                 ("workers", "release min", "preflight min", "grading + feedback min", "end min", "total min", "total h"))
-    print("(release: once, in one process, during the preflight; preflight: each assignment's reference graded "
-          "once, spread over the workers; grading: every notebook graded and its feedback HTML written by the "
-          "worker that graded it, longest first; end: the rest of the feedback and the grades CSV, in one process)")
+                 ("workers", "release min", "verification min", "grading + feedback min", "end min", "total min",
+                  "total h"))
+    print("(release: once, in one process, the probe of the sandbox during it; verification: assumed for every "
+          "assignment, as in a large class some submission of each loses a part: each reference graded once, "
+          "costing a complete submission's grading, spread over the workers and counted in full (an upper bound: "
+          "it runs ahead of the waiting notebooks); grading: every notebook graded and its feedback HTML written "
+          "by the worker that graded it, longest first; end: the rest of the feedback and the grades CSV, in one "
+          "process)")
 
 
 # -- lab ---------------------------------------------------------------------------------------
@@ -819,8 +870,9 @@ def main(argv=None):
     p.add_argument("--call-timeout", type=float, help="seconds one call of a student function may run (default 30)")
     p.add_argument("--notebook-timeout", type=float, help="seconds for a whole notebook (default 600)")
     p.add_argument("--no-preflight", action="store_true",
-                   help="skip the check that the helper, the data and each reference solution grade correctly "
-                        "here (course faults are then marked for review per part, never failed)")
+                   help="skip the check that the helper and the data work in the grading sandbox, and the grading "
+                        "of a reference solution when a submission of its assignment loses a part (course faults "
+                        "are then marked for review per part, never failed)")
     p.set_defaults(func=cmd_autograde)
     p = sub.add_parser("lab", help="open the course in JupyterLab (nbgrader's Validate and formgrader included)")
     p.epilog = "Any other arguments are passed to jupyter lab (e.g. --no-browser --port 8888)."

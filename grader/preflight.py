@@ -11,9 +11,15 @@ students' failure. Three layers:
 - `reference_problems(assignment, ...)`: the reference notebook of solutions/ is graded exactly as a
   submission (same sandbox, same hidden checks) and must earn full marks.
 
-`python -m grader autograde` runs all three before a batch (the references on the grading workers)
-and refuses to start when one fails; `python -m grader check` runs the first two. Each problem is
-one line: what failed, then what to do.
+`python -m grader autograde` runs the first two before a batch (during the release) and refuses to
+start when one fails. It runs the third on demand (grader/batch.py grade_verified): a course fault
+can remove the evidence of a correct function but never fake it, so the reference only matters for
+parts a student lost. As soon as a submission of an assignment loses a part, that assignment's
+reference is graded on the grading workers, ahead of the rest of the class; when it does not earn full
+marks the batch stops and what it scored for that assignment is withdrawn. No part is scored `failed`
+unless the reference solution of its assignment earned full marks in this run, in the same sandbox,
+with the same hidden checks. `python -m grader check` runs the first two. Each problem is one line:
+what failed, then what to do.
 """
 from __future__ import annotations
 
@@ -148,6 +154,7 @@ def reference_problems(assignment: str, sandbox, seed=None, **timeouts) -> list[
             f"`{sys.executable} -m grader check {source}` shows the details"]
 
 
-def format_problems(problems, for_whom="grading") -> str:
-    head = f"PREFLIGHT FAILED: the course cannot grade correctly here, so {for_whom} did not start."
+def format_problems(problems, for_whom="grading", stopped=False) -> str:
+    head = (f"PREFLIGHT FAILED: the course cannot grade correctly here, so {for_whom} "
+            + ("stopped." if stopped else "did not start."))
     return "\n".join([head, *(f"  - {p}" for p in problems)])
