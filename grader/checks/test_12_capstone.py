@@ -494,9 +494,18 @@ def test_network_grad_check_against_reference(student, ref, rng):
 
 @part("network_grad_check", states=["Do not modify the model (perturb copies)"],
       shown=["network_grad_check modified the model", "should be below 1e-6"])
-def test_network_grad_check_small_and_pure(student, rng):
+def test_network_grad_check_small_and_pure(student, ref, rng):
     """with h = 1e-5 every error of a correct network is tiny, and the model is left unchanged"""
-    model, x, y, names = grad_check_problem(rng)
+    # On a few random networks even a correct check reports an error near or above 1e-6 (a sampled entry
+    # with a tiny gradient, where rounding in the loss differences dominates; or a ReLU or max-pool kink
+    # within h): the problem is drawn again until the reference's errors are all below 1e-8, so the
+    # bound of 1e-6 leaves a correct implementation a margin of 100 for its own rounding.
+    for _ in range(200):
+        model, x, y, names = grad_check_problem(rng)
+        if max(ref.network_grad_check(model, x, y, 0.05, TOOLS, names, 1e-5, 4, 1).values()) < 1e-8:
+            break
+    else:
+        raise RuntimeError("no random network on which the reference's gradient check is below 1e-8")
     (errors), after = student.call_keeping_args("network_grad_check", model, x, y, 0.05, TOOLS, names, 1e-5, 4, 1)
     expect_unchanged([model, x, y], after[:3], "network_grad_check")
     for name in names:
