@@ -51,25 +51,28 @@ SAME_WORKER = {
     "tests/test_release.py::test_release_is_in_sync_with_solutions": "release",
 }
 
-# The longest units of work (a group above, or the node id prefix of a test), with their seconds on a
-# nearly idle 2-core machine (`pytest -n 2 tests --durations=40`). They are started first, longest
-# first, and the hundreds of short tests after them fill the end of both workers' queues: the wall
-# time is that of the busier worker, and a long test started last makes a long tail. The figures only
-# order the work; a stale one costs balance, never coverage. Everything else keeps the collection order.
+# The longest units of work (a group above, or the node id prefix of a test) with their seconds in the
+# last measured run on a nearly idle 2-core machine (`pytest -n 2 tests --durations=15`, 2026-11-30).
+# They are started first, longest first, each on a worker about to be free, and the hundreds of short
+# tests after them fill both workers' ends: the wall time is that of the busier worker, and a long test
+# started last makes a long tail. The figures only order the work: a stale one costs balance, never
+# coverage. Everything else keeps the collection order.
 LONGEST = {
-    "book": 140,
+    "book": 139,
     "tests/test_hub.py::test_the_term_on_the_hub": 96,
     "class batch": 86,
     "tests/test_bench.py::test_bench_prints_its_tables": 67,
     "adversarial batch": 67,
-    "tests/test_parallel_grading.py::test_two_workers_resume_and_force": 45,
+    "tests/test_parallel_grading.py::test_two_workers_resume_and_force": 56,
     "release": 40,
-    "tests/test_browser.py::": 35,
-    "tests/test_parallel_grading.py::test_a_dask_cluster_grades_the_same": 30,
-    "tests/test_lms.py::test_a_canvas_zip_is_graded_end_to_end": 25,
-    "tests/test_late.py::": 20,
-    "tests/test_formgrader.py::": 20,
-    "tests/test_check_cache.py::test_check_releases_once_and_reuses_the_gradebook": 15,
+    "tests/test_browser.py::": 40,
+    "tests/test_lms.py::test_a_canvas_zip_is_graded_end_to_end": 27,
+    "tests/test_late.py::": 24,
+    "tests/test_course_faults.py::test_autograde_refuses_then_fails_closed": 22,
+    "tests/test_parallel_grading.py::test_a_dask_cluster_grades_the_same": 22,
+    "tests/test_course_faults.py::test_a_copied_repository_grades_the_reference_in_full": 21,
+    "tests/test_manual_parts.py::test_check_lists_written_answers_to_grade_by_hand_never_failed": 20,
+    "tests/test_course_faults.py::test_check_refuses_then_fails_closed": 16,
 }
 
 
@@ -88,6 +91,15 @@ def pytest_xdist_make_scheduler(config, log):
     class SameWorkerGroups(LoadScopeScheduling):
         def _split_scope(self, nodeid):
             return next((group for prefix, group in SAME_WORKER.items() if nodeid.startswith(prefix)), nodeid)
+
+        def _reschedule(self, node):
+            # xdist queues up to three tests ahead on a worker; a long unit goes only to a worker that is
+            # about to be idle, or a busy worker would hold it while the other one is free. A worker runs
+            # a test once it knows the next one (or is told to stop): one pending test means it waits.
+            if not node.shutting_down and self.workqueue and self._pending_of(self.assigned_work[node]) > 1 \
+                    and unit_cost(max(self.workqueue, key=unit_cost)) > 0:
+                return
+            super()._reschedule(node)
 
         def _assign_work_unit(self, node):
             # the costliest unit left goes next (the first in queue order among equals)
