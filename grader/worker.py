@@ -9,9 +9,10 @@ Dask worker) keeps one of these processes and sends it one task per line on stdi
 and reads one line back: {"ok": true|false, "log": "..."}; a graded submission's feedback HTML is
 written right after it, by the same worker. After grading, one such process writes any feedback still
 missing ({"feedback": "<assignment>"}) and the grades CSV ({"export": "<path>"}); before
-grading, it releases assignments into the gradebook ({"release": "<assignment>", "into": "<folder>"})
-and checks that each assignment's reference solution earns full marks ({"preflight": "<assignment>"},
-grader/preflight.py). It runs nbgrader's own autograde (NbGraderAPI.autograde, the formgrader's
+grading, it releases assignments into the gradebook ({"release": "<assignment>", "into": "<folder>"}).
+A grading process also grades an assignment's reference solution, which must earn full marks
+({"preflight": "<assignment>"}, grader/preflight.py), when a submission of that assignment has lost
+a part (verification on demand, grader/batch.py). It runs nbgrader's own autograde (NbGraderAPI.autograde, the formgrader's
 code path) with the course config, so the gradebook, the preprocessors and the scores are exactly
 those of `nbgrader autograde`.
 
