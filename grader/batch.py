@@ -386,6 +386,8 @@ def grade_verified(tasks, work: Path, pool: Pool, extra=(), verify=True, on_grad
         pool.submit(grade, student, a, str(work), tuple(extra))
     for result in pool.results():
         a = result["assignment"]
+        if result.get("unreleased"):
+            continue  # its assignment's release failed: not graded, nothing recorded (the caller reports it)
         if result.get("verify"):
             out.checked.append([a, bool(result["ok"]), round(result["seconds"], 3)])
             if result["ok"]:
@@ -424,12 +426,12 @@ def grade_verified(tasks, work: Path, pool: Pool, extra=(), verify=True, on_grad
 
 
 def run_tasks(tasks, work: Path, workers: int, scheduler: str | None, extra=(), on_done=None, pool=None,
-              verify=False, digests=None) -> Outcome:
+              verify=False, digests=None, grade=grade_task) -> Outcome:
     """grade_verified for every (student, assignment), with a progress bar and an ETA."""
     from tqdm import tqdm
     if pool is None:
         with Pool(workers, scheduler) as own:
-            return run_tasks(tasks, work, workers, scheduler, extra, on_done, own, verify, digests)
+            return run_tasks(tasks, work, workers, scheduler, extra, on_done, own, verify, digests, grade)
     bar = tqdm(total=len(tasks), unit="notebook", desc="grading", file=sys.stderr,
                disable=not tasks, dynamic_ncols=True)
 
@@ -439,7 +441,8 @@ def run_tasks(tasks, work: Path, workers: int, scheduler: str | None, extra=(), 
         bar.update(1)
 
     try:
-        return grade_verified(tasks, work, pool, extra, verify=verify, on_graded=collect, digests=digests)
+        return grade_verified(tasks, work, pool, extra, verify=verify, on_graded=collect, digests=digests,
+                              grade=grade)
     finally:
         bar.close()
 

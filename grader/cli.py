@@ -334,10 +334,14 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
     for name in ("cell_timeout", "call_timeout", "notebook_timeout"):
         if getattr(args, name):
             extra.append(f"--GradeWithHiddenChecks.{name}={getattr(args, name)}")
-    released, probed = {}, {}
+    released, probed = {"ok": set()}, {}
+    # One event per assignment, set once it is in the gradebook (with its due date): on local threads, a
+    # submission is graded as soon as its own assignment is released, while the next ones are released.
+    ready = {a: threading.Event() for a in assignments}
 
     def release_all():
         t_release = time.monotonic()
+        wal = False
         try:
             for a in assignments:
                 if not (work / "gradebook.db").exists() or args.release or not (work / "release" / a).is_dir():
@@ -345,10 +349,21 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
                     if not ok:
                         released["failed"] = (a, log)
                         return
+                if not wal and (work / "gradebook.db").exists():
+                    enable_wal(work / "gradebook.db")  # before any grading process writes beside the release
+                    wal = True
+                if args.due:
+                    from nbgrader.api import Gradebook
+                    with Gradebook(f"sqlite:///{work / 'gradebook.db'}", "training-neural-networks") as gb:
+                        gb.update_or_create_assignment(a, duedate=args.due)
+                released["ok"].add(a)
+                ready[a].set()
         except Exception as err:  # noqa: BLE001 - raised in the main thread below
             released["failed"] = ("", f"{type(err).__name__}: {err}")
         finally:
             _phase_s["release_s"] = time.monotonic() - t_release
+            for event in ready.values():
+                event.set()  # a failed release wakes every waiting task, which then grades nothing
 
     def probe():
         t_probe = time.monotonic()
@@ -371,13 +386,15 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
         if "failed" in released:
             a, log = released["failed"]
             raise NbgraderFailed(f"generate_assignment {a}", types.SimpleNamespace(stdout=log, stderr="", returncode=1))
-        if (work / "gradebook.db").exists():
-            enable_wal(work / "gradebook.db")
-        if args.due:
-            from nbgrader.api import Gradebook
-            with Gradebook(f"sqlite:///{work / 'gradebook.db'}", "training-neural-networks") as gb:
-                for a in assignments:
-                    gb.update_or_create_assignment(a, duedate=args.due)
+
+    def gated_grade(student, a, *rest):
+        """grade_task once `a` is in the gradebook; nothing graded when its release failed."""
+        from .batch import grade_task
+        ready[a].wait()
+        if a not in released["ok"]:
+            return {"student": student, "assignment": a, "ok": False, "seconds": 0.0, "unreleased": True,
+                    "log": "its assignment could not be released"}
+        return grade_task(student, a, *rest)
     workers = args.workers or os.cpu_count() or 1
     # local grading processes start now (nbgrader and torch load during the release and the probe)
     warm = (str(work), tuple(extra)) if todo and not args.scheduler else None
@@ -390,8 +407,12 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
                 return 2
             print(f"preflight: the helper and data check out in the grading sandbox ({_phase_s['probe_s']:.1f} s); "
                   "a reference solution is graded when a submission of its assignment loses a part")
-        wait_for_release()
-        outcome, t_grading = _grade(args, work, todo, extra, workers, pool)
+        if args.scheduler:
+            wait_for_release()  # Dask workers elsewhere: everything is released first
+            outcome, t_grading = _grade(args, work, todo, extra, workers, pool)
+        else:
+            outcome, t_grading = _grade(args, work, todo, extra, workers, pool, grade=gated_grade)
+            wait_for_release()  # a release that failed stops the command here, as before grading
     _phase_s["verify_s"] = sum(outcome.verified.values())
     _phase_s["verified"] = {a: round(s, 3) for a, s in outcome.verified.items()}
     _phase_s["verifications"] = outcome.checked  # every reference graded in this run: [assignment, ok, seconds]
@@ -407,7 +428,7 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
     return _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, workers)
 
 
-def _grade(args, work, todo, extra, workers, pool):
+def _grade(args, work, todo, extra, workers, pool, grade=None):
     """Copy the submissions to grade into the work folder and grade them on the pool, verifying
     references on demand (unless --no-preflight); the outcome and the grading seconds."""
     from .batch import run_tasks
@@ -438,7 +459,7 @@ def _grade(args, work, todo, extra, workers, pool):
 
     t_grading = time.monotonic()
     outcome = run_tasks(tasks, work, workers, args.scheduler, extra, on_done=finished, pool=pool,
-                        verify=not args.no_preflight, digests=digests)
+                        verify=not args.no_preflight, digests=digests, **({"grade": grade} if grade else {}))
     per_task = _phase_s.setdefault("task_s", {})  # seconds per graded notebook, by assignment (for bench)
     for result in outcome.results:
         per_task.setdefault(result["assignment"], []).append(round(result["seconds"], 3))
@@ -788,10 +809,12 @@ def bench_class(assignments, n, exec_total, exec_cpu=None):
              f"{timings['autograde, 1 worker'][2] / (n * exec_cpu):.2f}" if exec_cpu else ""))
     phases = {k[:-2]: measured_one.get(k, 0.0)
               for k in ("release_s", "probe_s", "verify_s", "grading_s", "feedback_s", "export_s")}
-    accounted = max(phases["release"], phases["probe"]) + phases["grading"] + phases["feedback"] + phases["export"]
+    # local workers: the release overlaps the grading (a notebook waits only for its own assignment's release)
+    accounted = phases["probe"] + phases["grading"] + phases["feedback"] + phases["export"]
     verified = ", ".join(sorted(measured_one.get("verified", {}))) or "none: no submission lost a part"
     print("  its phases (s): " + ", ".join(f"{k.replace('verify', 'verification')} {v:.1f}" for k, v in phases.items())
-          + f" (the probe of the sandbox runs during the release; verification, within grading: the references "
+          + f" (the probe of the sandbox runs during the release, and so does grading once the probe is done: each "
+          f"notebook waits only for its own assignment's release; verification, within grading: the references "
           f"graded because a submission lost a part, {verified}), other {measured_one['total_s'] - accounted:.1f} "
           "(start-up, copying, the summary and plots)")
     efficiency = one / (2 * two)
