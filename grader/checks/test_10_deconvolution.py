@@ -180,21 +180,25 @@ def with_conv_dout(rng, problem, case):
                                                           padding=param["pad"]).shape)
 
 
-def check_conv_backward(student, ref, problems):
-    """problems: [(x, w, b, param, case, dout)]. Every forward call in one request, then every backward
-    call (each with its own cache) in another."""
-    caches = [expect_tuple(res, 2, "conv2d_forward")[1]
-              for res in student.call_each("conv2d_forward", [pr[:4] for pr in problems])]
-    backwards = student.observe_each("conv2d_backward", [(pr[5], cache) for pr, cache in zip(problems, caches)])
+def check_backward(student, ref, problems, forward, backward, torch_grads):
+    """problems: [(x, w, b, param, case, dout)]. Every call of `forward` in one request, then every call
+    of `backward` (each with its own cache) in another; the gradients against torch's and the
+    reference's."""
+    caches = [expect_tuple(res, 2, forward)[1] for res in student.call_each(forward, [pr[:4] for pr in problems])]
+    backwards = student.observe_each(backward, [(pr[5], cache) for pr, cache in zip(problems, caches)])
     for (x, w, b, param, case, dout), cache, (got, after, seen) in zip(problems, caches, backwards):
-        expect_unchanged([dout, cache], after, "conv2d_backward")
-        expect_new(seen, "conv2d_backward")
-        got = expect_tuple(got, 3, "conv2d_backward")
-        want = torch_conv_grads(x, w, b, param, dout)
-        mine = ref.conv2d_backward(dout, ref.conv2d_forward(x, w, b, param)[1])
+        expect_unchanged([dout, cache], after, backward)
+        expect_new(seen, backward)
+        got = expect_tuple(got, 3, backward)
+        want = torch_grads(x, w, b, param, dout)
+        mine = getattr(ref, backward)(dout, getattr(ref, forward)(x, w, b, param)[1])
         for name, g, wv, r in zip(("dx", "dw", "db"), got, want, mine):
-            expect_close(g, wv, f"conv2d_backward {name}", case, rtol=RTOL, atol=ATOL)
-            expect_close(g, r, f"conv2d_backward {name}", case, rtol=RTOL, atol=ATOL)
+            expect_close(g, wv, f"{backward} {name}", case, rtol=RTOL, atol=ATOL)
+            expect_close(g, r, f"{backward} {name}", case, rtol=RTOL, atol=ATOL)
+
+
+def check_conv_backward(student, ref, problems):
+    check_backward(student, ref, problems, "conv2d_forward", "conv2d_backward", torch_conv_grads)
 
 
 @part("conv_backward", states=["Returns (dx, dw, db)", "db is a sum over the batch and the positions", TOL],
@@ -379,21 +383,8 @@ def with_convT_dout(rng, problem, case):
 
 
 def check_convT_backward(student, ref, problems):
-    """problems: [(x, w, b, param, case, dout)]. Every forward call in one request, then every backward
-    call (each with its own cache) in another."""
-    caches = [expect_tuple(res, 2, "conv_transpose2d_forward")[1]
-              for res in student.call_each("conv_transpose2d_forward", [pr[:4] for pr in problems])]
-    backwards = student.observe_each("conv_transpose2d_backward",
-                                     [(pr[5], cache) for pr, cache in zip(problems, caches)])
-    for (x, w, b, param, case, dout), cache, (got, after, seen) in zip(problems, caches, backwards):
-        expect_unchanged([dout, cache], after, "conv_transpose2d_backward")
-        expect_new(seen, "conv_transpose2d_backward")
-        got = expect_tuple(got, 3, "conv_transpose2d_backward")
-        want = torch_convT_grads(x, w, b, param, dout)
-        mine = ref.conv_transpose2d_backward(dout, ref.conv_transpose2d_forward(x, w, b, param)[1])
-        for name, g, wv, r in zip(("dx", "dw", "db"), got, want, mine):
-            expect_close(g, wv, f"conv_transpose2d_backward {name}", case, rtol=RTOL, atol=ATOL)
-            expect_close(g, r, f"conv_transpose2d_backward {name}", case, rtol=RTOL, atol=ATOL)
+    check_backward(student, ref, problems, "conv_transpose2d_forward", "conv_transpose2d_backward",
+                   torch_convT_grads)
 
 
 @part("conv_transpose_backward", states=["Returns (dx, dw, db)", TOL, "Do not modify dout or the cache"],
