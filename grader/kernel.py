@@ -81,7 +81,9 @@ class KernelSession:
         self.km = self.sandbox.kernel_manager(self.workdir)
         self.km.start_kernel(**self.sandbox.start_kwargs(self.km, self.workdir))
         self.kc = self.km.client()
-        self.kc.start_channels()
+        # no heartbeat: liveness comes from the kernel manager (the process), and a heartbeat thread
+        # still starting when a kernel launched ahead is discarded reported a spurious ZMQ error
+        self.kc.start_channels(hb=False)
         return self
 
     def start(self):
