@@ -115,16 +115,21 @@ def test_conv_transpose_output_size_matches_torch(student, rng):
 
 
 # -- convolution forward ----------------------------------------------------------------------------
-def check_conv_forward(student, ref, problems):
-    """problems: [(x, w, b, param, case)], every call in one request."""
-    replies = student.observe_each("conv2d_forward", [pr[:4] for pr in problems])
+def check_forward(student, ref, problems, forward, torch_forward):
+    """problems: [(x, w, b, param, case)], every call of `forward` in one request; each output against
+    torch's (torch_forward(x, w, b, param), a tensor) and the reference's."""
+    replies = student.observe_each(forward, [pr[:4] for pr in problems])
     for (x, w, b, param, case), (res, after, seen) in zip(problems, replies):
-        expect_unchanged([x, w, b, param], after, "conv2d_forward")
-        expect_new(seen, "conv2d_forward", part=0)
-        out, _cache = expect_tuple(res, 2, "conv2d_forward")
-        want = F.conv2d(t(x), t(w), t(b), stride=param["stride"], padding=param["pad"]).numpy()
-        expect_close(out, want, "conv2d_forward out", case, rtol=RTOL, atol=ATOL)
-        expect_close(out, ref.conv2d_forward(x, w, b, param)[0], "conv2d_forward out", case, rtol=RTOL, atol=ATOL)
+        expect_unchanged([x, w, b, param], after, forward)
+        expect_new(seen, forward, part=0)
+        out, _cache = expect_tuple(res, 2, forward)
+        expect_close(out, torch_forward(x, w, b, param).numpy(), f"{forward} out", case, rtol=RTOL, atol=ATOL)
+        expect_close(out, getattr(ref, forward)(x, w, b, param)[0], f"{forward} out", case, rtol=RTOL, atol=ATOL)
+
+
+def check_conv_forward(student, ref, problems):
+    check_forward(student, ref, problems, "conv2d_forward",
+                  lambda x, w, b, param: F.conv2d(t(x), t(w), t(b), stride=param["stride"], padding=param["pad"]))
 
 
 @part("conv_forward", states=["out[n, f, i, j] = b[f] + sum_{c,u,v} w[f, c, u, v] * xpad[n, c, s*i + u, s*j + v]",
@@ -281,17 +286,9 @@ def test_conv_backward_uses_only_its_cache(student, ref, rng):
 
 # -- transposed convolution forward -----------------------------------------------------------------
 def check_convT_forward(student, ref, problems):
-    """problems: [(x, w, b, param, case)], every call in one request."""
-    replies = student.observe_each("conv_transpose2d_forward", [pr[:4] for pr in problems])
-    for (x, w, b, param, case), (res, after, seen) in zip(problems, replies):
-        expect_unchanged([x, w, b, param], after, "conv_transpose2d_forward")
-        expect_new(seen, "conv_transpose2d_forward", part=0)
-        out, _cache = expect_tuple(res, 2, "conv_transpose2d_forward")
-        want = F.conv_transpose2d(t(x), t(w), t(b), stride=param["stride"], padding=param["pad"],
-                                  output_padding=param["output_pad"]).numpy()
-        expect_close(out, want, "conv_transpose2d_forward out", case, rtol=RTOL, atol=ATOL)
-        expect_close(out, ref.conv_transpose2d_forward(x, w, b, param)[0], "conv_transpose2d_forward out", case,
-                     rtol=RTOL, atol=ATOL)
+    check_forward(student, ref, problems, "conv_transpose2d_forward",
+                  lambda x, w, b, param: F.conv_transpose2d(t(x), t(w), t(b), stride=param["stride"],
+                                                            padding=param["pad"], output_padding=param["output_pad"]))
 
 
 @part("conv_transpose_forward", states=["torch's F.conv_transpose2d", "(C_in, C_out, KH, KW)", TOL, NEW_ARRAY,
