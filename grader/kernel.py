@@ -98,12 +98,8 @@ class KernelSession:
         except RuntimeError as err:
             self.kill(f"the kernel did not start: {err}")
             raise KernelDied(self.dead_reason) from err
-        self.restart_clock()
-        return self
-
-    def restart_clock(self):
-        """The notebook's time limit counts from now."""
         self._deadline = time.monotonic() + self.notebook_timeout
+        return self
 
     def __enter__(self):
         if self._deadline is None:
