@@ -294,13 +294,6 @@ class Pool:
         self._pending -= dropped
         return dropped
 
-    def run(self, fn, calls, on_result):
-        """fn(*args) for every args in calls; on_result(result) as each finishes."""
-        for args in calls:
-            self.submit(fn, *args)
-        for result in self.results():
-            on_result(result)
-
 
 def lost_a_part(work: Path, student: str, assignment: str) -> bool:
     """The report of this run scores some part `failed` (the student's fault, if the course is sound)."""
