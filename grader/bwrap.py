@@ -40,7 +40,7 @@ class BubblewrapSandbox(Sandbox):
             return f"bwrap cannot create namespaces here ({proc.stderr.strip()[:160]})"
         return ""
 
-    def mounts(self, workdir: Path, home: Path) -> list[str]:
+    def mounts(self, workdir: Path, home: Path, seen_as: str | None = None) -> list[str]:
         args = ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]  # first: later binds may lie under /tmp
         for path in _SYSTEM:
             if os.path.lexists(path):
@@ -54,25 +54,31 @@ class BubblewrapSandbox(Sandbox):
         # the public part of the course: its helper package and data, wherever the grading Python
         # finds them (this checkout, another one an editable install points at, COURSE_DATA_DIR)
         # (a COURSE_DATA_DIR folder is shown where the helper looks by default: no variable names it)
-        for public, seen_as in _sandbox.course_helper().mounts():
-            args += ["--ro-bind", str(public), str(seen_as)]
+        for public, shown_at in _sandbox.course_helper().mounts():
+            args += ["--ro-bind", str(public), str(shown_at)]
         # the submission appears where a student's own copy would be, not under .../autograded/<student>/
-        args += ["--bind", str(workdir), self.inside(workdir), "--bind", str(home), str(home)]
+        args += ["--bind", str(workdir), seen_as or self.inside(workdir), "--bind", str(home), str(home)]
         return args
 
     def helper_env(self, helper):
         return helper.kernel_env(remapped=helper.remappable())
 
-    def isolate(self, cmd, workdir, home):
+    def isolate(self, cmd, workdir, home, seen_as=None):
         workdir = Path(workdir).resolve()
+        seen_as = seen_as or self.inside(workdir)
         # JPY_PARENT_PID names a process outside the PID namespace; --die-with-parent replaces its poller.
         return ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--unsetenv", "JPY_PARENT_PID",
-                *self.mounts(workdir, Path(home).resolve()), "--chdir", self.inside(workdir), *cmd]
+                *self.mounts(workdir, Path(home).resolve(), seen_as), "--chdir", seen_as, *cmd]
+
+    # A fork server (grader/forkserver.py) serves every notebook of one student from one sandbox: it
+    # shows that student's folder of submissions (autograded/<student>/, whose subfolders are the
+    # notebooks' folders) as STUDENT_HOME, so each kernel's folder is where `inside` says.
+    STUDENT_HOME = "/home/student"
 
     @staticmethod
     def inside(workdir: Path) -> str:
         """Where the submission folder is seen from inside the sandbox."""
-        return f"/home/student/{Path(workdir).name}"
+        return f"{BubblewrapSandbox.STUDENT_HOME}/{Path(workdir).name}"
 
     def kernel_manager(self, workdir):
         km = super().kernel_manager(workdir)

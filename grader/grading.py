@@ -210,7 +210,7 @@ _prestarted: dict = {}   # the submission's folder -> (KernelSession launched, w
 _prestart_lock = threading.Lock()
 
 
-def prestart_kernel(workdir, sandbox):
+def prestart_kernel(workdir, sandbox, forkserver=False):
     """Launch the sandboxed kernel that will grade the notebook in `workdir` (which must exist) without
     waiting for it: nbgrader's autograde calls this (its pre-convert hook, set by `worker.make_api`)
     before it prepares the submission, so that the kernel's start (bubblewrap, Python, ipykernel) runs in
@@ -218,18 +218,52 @@ def prestart_kernel(workdir, sandbox):
     `grade_notebook` takes the kernel when it grades in that folder with the same sandbox and limits: it
     is the kernel it would have started itself (same folder, sandbox, limits and environment), fresh, no
     code run in it. Call from the thread that grades (bubblewrap's --die-with-parent is per thread); the
-    caller discards kernels not taken (`discard_prestarted`). A launch that fails is left to grading."""
-    session = KernelSession(workdir, sandbox)
+    caller discards kernels not taken (`discard_prestarted`). A launch that fails is left to grading.
+
+    forkserver: the kernel is forked by the fork server of the student whose folder holds `workdir`
+    (grader/forkserver.py), started now unless this process already runs it: a student's later
+    notebooks then skip the imports every notebook begins with. The fork server of the previous
+    student is closed; `close_forkserver` closes the last one."""
+    server = _forkserver_for(workdir, sandbox) if forkserver else None
+    session = KernelSession(workdir, sandbox, forkserver=server)
     try:
         session.launch()
     except Exception:  # noqa: BLE001 - grade_notebook starts its own kernel, and reports its failure
         session.kill(None)
+        if server is not None:
+            close_forkserver()  # not used again: the next notebook starts a new one
         return
     with _prestart_lock:
         old = _prestarted.pop(str(Path(workdir).resolve()), None)
         _prestarted[str(Path(workdir).resolve())] = (session, time.monotonic())
     if old is not None:
         old[0].kill(None)
+
+
+_forkservers: list = []  # at most one: the fork server of the student graded last in this process
+
+
+def _forkserver_for(workdir, sandbox):
+    """The fork server for the student folder holding `workdir` (started if need be), or None where
+    the sandbox has none or it cannot start."""
+    from .forkserver import ForkServer, ForkServerError
+    if not ForkServer.supports(sandbox):
+        return None
+    root = Path(workdir).resolve().parent
+    if _forkservers and _forkservers[0].serves(sandbox, root):
+        return _forkservers[0]
+    close_forkserver()
+    try:
+        _forkservers.append(ForkServer(sandbox, root))
+    except ForkServerError:
+        return None
+    return _forkservers[0]
+
+
+def close_forkserver():
+    """Close this process's fork server, if any (its kernels die with it)."""
+    while _forkservers:
+        _forkservers.pop().close()
 
 
 def _take_prestarted(workdir, sandbox):

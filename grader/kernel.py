@@ -58,9 +58,10 @@ class KernelSession:
     """One kernel for one submission. Use as a context manager; it is always killed on exit."""
 
     def __init__(self, workdir, sandbox: Sandbox, cell_timeout=60.0, call_timeout=30.0,
-                 notebook_timeout=600.0, max_output_bytes=50_000_000):
+                 notebook_timeout=600.0, max_output_bytes=50_000_000, forkserver=None):
         self.workdir = Path(workdir)
         self.sandbox = sandbox
+        self.forkserver = forkserver  # a grader.forkserver.ForkServer that forks this kernel, or None
         self.cell_timeout = cell_timeout
         self.call_timeout = call_timeout
         self.notebook_timeout = notebook_timeout
@@ -78,7 +79,7 @@ class KernelSession:
         outlives the kernel: bubblewrap's --die-with-parent kills the kernel when the thread that started
         it ends."""
         self.started = True
-        self.km = self.sandbox.kernel_manager(self.workdir)
+        self.km = (self.forkserver or self.sandbox).kernel_manager(self.workdir)
         self.km.start_kernel(**self.sandbox.start_kwargs(self.km, self.workdir))
         self.kc = self.km.client()
         # no heartbeat: liveness comes from the kernel manager (the process), and a heartbeat thread

@@ -76,18 +76,20 @@ class Sandbox:
     def __init__(self, limits: Limits | None = None):
         self.limits = limits or Limits()
 
-    def isolate(self, cmd: list[str], workdir: Path, home: Path) -> list[str]:
-        """The kernel command, wrapped in filesystem/network isolation (none here)."""
+    def isolate(self, cmd: list[str], workdir: Path, home: Path, seen_as: str | None = None) -> list[str]:
+        """The kernel command, wrapped in filesystem/network isolation (none here). seen_as: where the
+        sandbox shows `workdir` (and starts the command) instead of its usual place."""
         return cmd
 
-    def wrap(self, cmd: list[str], workdir: Path, home: Path, cgroup: Path | None) -> list[str]:
+    def wrap(self, cmd: list[str], workdir: Path, home: Path, cgroup: Path | None,
+             seen_as: str | None = None) -> list[str]:
         lim = self.limits
         rlimits = {"RLIMIT_AS": lim.memory_bytes, "RLIMIT_FSIZE": lim.file_bytes, "RLIMIT_CPU": lim.cpu_seconds}
         if cgroup is None and os.getuid() != 0:
             # without a pids cgroup, RLIMIT_NPROC bounds processes (it never applies to root)
             rlimits["RLIMIT_NPROC"] = _own_process_count() + lim.processes
         config = json.dumps({"cgroup": str(cgroup) if cgroup else "", "rlimits": rlimits})
-        return [sys.executable, "-c", _LAUNCH, config, *self.isolate(cmd, workdir, home)]
+        return [sys.executable, "-c", _LAUNCH, config, *self.isolate(cmd, workdir, home, seen_as)]
 
     def make_cgroup(self) -> Path | None:
         root = _pids_cgroup_root()

@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 
-def _prestart_hook(holder):
+def _prestart_hook(holder, forkserver=False):
     """nbgrader's pre-convert hook for autograde: start the submission's sandboxed kernel ahead
     (grading.prestart_kernel) in the folder nbgrader is about to fill, with the sandbox the course's
     preprocessor will choose. The preprocessor takes that kernel; a kernel not taken is discarded by the
@@ -48,16 +48,18 @@ def _prestart_hook(holder):
             return  # the preprocessor refuses to grade, with its message
         dest = Path(api.coursedir.format_path(api.coursedir.autograded_directory, student, assignment))
         dest.mkdir(parents=True, exist_ok=True)  # nbgrader has removed any old copy by now (--force)
-        prestart_kernel(dest, sandbox)
+        prestart_kernel(dest, sandbox, forkserver=forkserver)
     return hook
 
 
-def make_api(argv, work=None, prestart=False):
+def make_api(argv, work=None, prestart=False, forkserver=False):
     """nbgrader's API with the course config (and `argv`'s --Class.trait=value settings). work: a work
     folder other than this process's COURSE_WORK_DIR (`grader check`'s throwaway one): the config's
     paths are computed for it, exactly as in a process started with COURSE_WORK_DIR=work.
     prestart: autograde starts each submission's kernel while it prepares the submission (see
-    `_prestart_hook`); the caller then calls grading.discard_prestarted() after each autograde."""
+    `_prestart_hook`); the caller then calls grading.discard_prestarted() after each autograde.
+    forkserver: with prestart, each student's kernels are forked by one fork server per student
+    (grader/forkserver.py); the caller closes the last one (grading.close_forkserver)."""
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
@@ -78,7 +80,7 @@ def make_api(argv, work=None, prestart=False):
         config.merge(KVArgParseConfigLoader(argv=list(argv)).load_config())
     holder = []
     if prestart:
-        config.Autograde.pre_convert_hook = _prestart_hook(holder)
+        config.Autograde.pre_convert_hook = _prestart_hook(holder, forkserver)
     holder.append(NbGraderAPI(CourseDirectory(config=config), config=config))
     return holder[0]
 
@@ -114,8 +116,18 @@ def main(argv=None):
     # The protocol owns the real stdout; anything printed while grading goes to stderr.
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    api = make_api(argv, prestart=True)
-    from .grading import discard_prestarted
+    # a grading process grades one task after another, a student's notebooks in a row (the tasks come
+    # sorted by student): one fork server per student starts their kernels
+    api = make_api(argv, prestart=True, forkserver=True)
+    from .grading import close_forkserver, discard_prestarted
+    try:
+        _serve(api, protocol, discard_prestarted)
+    finally:
+        close_forkserver()
+    return 0
+
+
+def _serve(api, protocol, discard_prestarted):
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -148,7 +160,6 @@ def main(argv=None):
             discard_prestarted()
         protocol.write(json.dumps(reply) + "\n")
         protocol.flush()
-    return 0
 
 
 if __name__ == "__main__":
