@@ -107,6 +107,7 @@ class ForkServer:
         self.cgroup = sandbox.make_cgroup()
         self._lock = threading.Lock()
         self._count = 0
+        self._closed = False
         env = clean_env(self.home)
         env.update(sandbox.helper_env(course_helper()))
         ours, theirs = socket.socketpair()
@@ -211,6 +212,9 @@ class ForkServer:
 
     def close(self):
         """Kill the fork server's sandbox (its kernels die with its PID namespace) and remove its files."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except OSError:

@@ -86,7 +86,7 @@ def test_check_grades_in_the_kernel_launched_ahead_and_leaves_none(tmp_path, mon
     launched = _launches(monkeypatch)
     ahead = []
     real = grading.prestart_kernel
-    monkeypatch.setattr(grading, "prestart_kernel", lambda *a: ahead.append(a) or real(*a))
+    monkeypatch.setattr(grading, "prestart_kernel", lambda *a, **k: ahead.append(a) or real(*a, **k))
     report = cli.grade_one(course.source_notebook(A), seed=5)
     assert report["score"] == report["max_score"] > 0
     assert len(ahead) == 1 and len(launched) == 1, "grading started a second kernel"
