@@ -108,6 +108,7 @@ class ForkServer:
         self._lock = threading.Lock()
         self._count = 0
         self._closed = False
+        self._server = None  # the fork server's pid, as this machine sees it, once known
         env = clean_env(self.home)
         env.update(sandbox.helper_env(course_helper()))
         ours, theirs = socket.socketpair()
@@ -142,6 +143,7 @@ class ForkServer:
         with self._lock:
             if self.proc.poll() is not None:
                 raise ForkServerError("the fork server has exited")
+            self._sweep()
             self._channel.settimeout(timeout)
             try:
                 self._channel.sendall(json.dumps({"argv": argv, "cwd": cwd}).encode() + b"\n")
@@ -157,20 +159,55 @@ class ForkServer:
             self.close()
             raise ForkServerError(f"the fork server answered {line[:200]!r}") from err
         pid = self._find(inner)
+        stat = _stat(pid) if pid is not None else None
         start = _alive_since(pid) if pid is not None else None
         if start is None:
             raise ForkServerError(f"the kernel the fork server started (pid {inner} in the sandbox) is not running")
+        if self._server is None:
+            self._server = stat[1]  # the first kernel's parent: the fork server, as this machine sees it
         return ForkedKernel(pid, start)
+
+    def _descendants(self):
+        """{pid: parent pid} of every process under the sandbox's bubblewrap, as this machine sees them."""
+        parent, children = {}, {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                stat = _stat(entry.name)
+                if stat is not None:
+                    parent[int(entry.name)] = stat[1]
+                    children.setdefault(stat[1], []).append(int(entry.name))
+        found, todo = {}, list(children.get(self.proc.pid, []))
+        while todo:
+            pid = todo.pop()
+            found[pid] = parent[pid]
+            todo += children.get(pid, [])
+        return found
+
+    def _sweep(self):
+        """Before a kernel is forked: kill every process of the sandbox but the fork server (and the
+        sandbox's own init above it), so that nothing a student's earlier kernel left running (a
+        process that left the kernel's process group, say) outlives that kernel, as with a plain kernel,
+        whose whole sandbox ends with it."""
+        if self._server is None:
+            return  # no kernel has run yet
+        processes = self._descendants()
+        keep, pid = set(), self._server
+        while pid in processes:
+            keep.add(pid)
+            pid = processes[pid]
+        for pid in processes:
+            if pid not in keep:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
 
     def _find(self, inner: int):
         """The pid, as this machine sees it, of the sandbox's process that is `inner` in the sandbox:
         looked for only among the fork server's own descendants."""
         children = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                stat = _stat(entry.name)
-                if stat is not None:
-                    children.setdefault(stat[1], []).append(int(entry.name))
+        for pid, parent in self._descendants().items():
+            children.setdefault(parent, []).append(pid)
         todo = list(children.get(self.proc.pid, []))
         while todo:
             pid = todo.pop()

@@ -78,11 +78,16 @@ def main(fd):
         if not warmed:
             # while the first kernel is graded: what some notebooks' code imports later, on the first
             # torch.optim optimizer it builds (torch._dynamo, about a second), for the next kernels
+            # (its import names a default cache folder in the environment: taken out again, so that a
+            # kernel's environment is a fresh kernel's; inductor computes the same default when needed)
             warmed = True
+            environment = dict(os.environ)
             try:
                 import torch._dynamo  # noqa: F401
             except Exception:  # noqa: BLE001 - then each kernel imports it itself, if it needs it
                 pass
+            os.environ.clear()
+            os.environ.update(environment)
 
 
 main(int(sys.argv[1]))

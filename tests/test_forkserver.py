@@ -237,3 +237,20 @@ def test_a_server_that_cannot_fork_costs_only_speed(student, monkeypatch):
         assert [s.forkserver for s in launched][-1] is None, "graded in a plain kernel"
     finally:
         grading.close_forkserver()
+
+
+def test_nothing_a_kernel_left_running_outlives_it_into_the_next_kernel(student, server):
+    def sleepers():
+        return [pid for pid in server._descendants()
+                if open(f"/proc/{pid}/comm").read().strip() == "sleep"]
+    with KernelSession(student / A, server.sandbox, forkserver=server) as ks:
+        run(ks, """
+            import subprocess
+            subprocess.Popen(["sleep", "300"], start_new_session=True)  # leaves the kernel's process group
+        """)
+        assert len(sleepers()) == 1
+    escaped = sleepers()
+    assert escaped, "the process left the kernel's group: killing the group does not reach it"
+    with KernelSession(student / B, server.sandbox, forkserver=server) as ks:
+        assert all(_gone(pid) for pid in escaped), "still running beside the next notebook's kernel"
+        assert run(ks, "print(6 * 7)").strip() == "42"
