@@ -574,31 +574,248 @@ def kernel_peak_mib(client):
     return None
 
 
+# What the bench runs in the kernel before the notebook's first cell (its own globals, no name left in the
+# notebook's namespace; nothing printed, no cell numbered): it times, inside the kernel, the rendering of
+# figures (every FigureCanvasBase.print_figure: the inline backend's display and Figure.savefig both end
+# there) and the import of torch._dynamo, wall and CPU, each second charged to the innermost of the two
+# running. It hooks the two modules' imports rather than importing them, so the notebook's first cell
+# still imports numpy after setting its thread variables.
+PROFILE_PROBE = r'''
+import importlib.abc, sys, time, types
+
+state = types.ModuleType("_course_bench_profile")
+state.spent = {"drawing": [0.0, 0.0], "torch._dynamo": [0.0, 0.0]}
+state.stack = []
+
+
+def _now():
+    return time.perf_counter(), time.process_time()
+
+
+def _charge(part, since, now):
+    state.spent[part][0] += now[0] - since[0]
+    state.spent[part][1] += now[1] - since[1]
+
+
+def enter(part):
+    now = _now()
+    if state.stack:
+        outer = state.stack[-1]
+        _charge(outer[0], outer[1], now)
+    state.stack.append([part, now])
+
+
+def leave():
+    now = _now()
+    part, since = state.stack.pop()
+    _charge(part, since, now)
+    if state.stack:
+        state.stack[-1][1] = now
+
+
+def timed(part, fn):
+    def wrapper(*args, **kwargs):
+        enter(part)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            leave()
+    wrapper.__wrapped__ = fn
+    return wrapper
+
+
+def patch_drawing(backend_bases):
+    canvas = backend_bases.FigureCanvasBase
+    if not hasattr(canvas.print_figure, "__wrapped__"):
+        canvas.print_figure = timed("drawing", canvas.print_figure)
+
+
+class Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name not in ("torch._dynamo", "matplotlib.backend_bases"):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        run = spec.loader.exec_module
+        state.imported.add(name)
+        if name == "torch._dynamo":
+            spec.loader.exec_module = timed("torch._dynamo", run)
+        else:
+            def exec_module(module):
+                run(module)
+                patch_drawing(module)
+            spec.loader.exec_module = exec_module
+        return spec
+
+
+state.first = None  # what was spent when the notebook's first cell had run (its figures drawn)
+
+
+def after_cell(result):
+    if state.first is None and result.info.store_history:
+        state.first = {part: list(spent) for part, spent in state.spent.items()}
+
+
+state.report = lambda: {"spent": state.spent, "first": state.first, "dynamo": "torch._dynamo" in state.imported}
+state.imported = set()
+get_ipython().events.register("post_run_cell", after_cell)
+if "matplotlib.backend_bases" in sys.modules:
+    patch_drawing(sys.modules["matplotlib.backend_bases"])
+sys.meta_path.insert(0, Finder())
+sys.modules[state.__name__] = state
+'''
+PROFILE_READ = "print(__import__('json').dumps(__import__('sys').modules['_course_bench_profile'].report()))"
+PROFILE_PARTS = ("kernel start", "imports", "drawing", "torch._dynamo", "rest", "kernel stop")
+
+
 def execute_timed(assignment):
     """Execute one solution notebook top to bottom in a fresh kernel (as a student's "Run All");
-    returns (total seconds including the kernel start, [(seconds, cell index, first line)] per code cell,
-    the kernel's CPU seconds for the cells or None, the kernel's peak resident memory in MiB or None)."""
+    returns (total seconds from the kernel's launch to its shutdown, [(seconds, cell index, first line)]
+    per code cell, the kernel's CPU seconds for the cells or None, the kernel's peak resident memory in
+    MiB or None, the profile: split_profile)."""
+    return execute_profiled(course.source_notebook(assignment))[:5]
+
+
+def execute_profiled(src: Path):
+    """execute_timed for the notebook file `src`, with the executed notebook last. The bench's own two
+    requests to the kernel (PROFILE_PROBE before the first cell, the read-back after the last) are not
+    counted in any of the figures, and leave the notebook's outputs and execution counts as without them."""
+    import nbformat
     from nbclient import NotebookClient
-    src = course.source_notebook(assignment)
     nb = course.read_notebook(src)
-    cells = []
+    cells, first_cpu = [], None
+    probe = nbformat.v4.new_code_cell(
+        f"exec({PROFILE_PROBE!r}, {{'__name__': '_course_bench_profile', 'get_ipython': get_ipython}})")
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(src, Path(tmp) / src.name)
         client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp}})
         t0 = time.perf_counter()
         with client.setup_kernel():
+            started = time.perf_counter() - t0
+            start_cpu = kernel_cpu_seconds(client)
+            t = time.perf_counter()
+            _execute_aside(client, nb, probe)
+            probes = time.perf_counter() - t
             cpu0 = kernel_cpu_seconds(client)
             for index, cell in enumerate(nb.cells):
-                if cell.cell_type != "code":
-                    continue
+                if cell.cell_type != "code" or not cell.source.strip():
+                    continue  # nbclient does not send an empty cell to the kernel
                 t = time.perf_counter()
                 client.execute_cell(cell, index)
-                first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-                cells.append((time.perf_counter() - t, index, first))
+                cells.append((time.perf_counter() - t, index, cell.source.strip().splitlines()[0]))
+                if len(cells) == 1:
+                    first_cpu = kernel_cpu_seconds(client)
             cpu1 = kernel_cpu_seconds(client)
             peak = kernel_peak_mib(client)
-        cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
-        return time.perf_counter() - t0, cells, cpu, peak
+            t = time.perf_counter()
+            read = nbformat.v4.new_code_cell(PROFILE_READ)
+            _execute_aside(client, nb, read)
+            t_stop = time.perf_counter()
+            probes += t_stop - t
+        stopped = time.perf_counter() - t_stop
+        total = time.perf_counter() - t0 - probes
+    cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+    printed = "".join(o.get("text", "") for o in read.outputs if o.get("name") == "stdout")
+    measured = json.loads(printed.strip().splitlines()[-1])
+    kernel = {"start": (started, start_cpu), "stop": (stopped, None), "cells": cells, "cpu": (cpu0, first_cpu, cpu1)}
+    return total, cells, cpu, peak, split_profile(total, kernel, measured), nb
+
+
+def _execute_aside(client, nb, cell):
+    """Run `cell` in the client's kernel without numbering it (store_history=False), as a cell appended to
+    the notebook for the time of its execution: nbclient writes the executed cell back at its index."""
+    nb.cells.append(cell)
+    try:
+        client.execute_cell(cell, len(nb.cells) - 1, store_history=False)
+    finally:
+        nb.cells.pop()
+
+
+def split_profile(total, kernel, measured):
+    """{part: (wall seconds, kernel CPU seconds or None)} for PROFILE_PARTS, the parts summing to `total`
+    (wall) and to the kernel's CPU from its launch to its last cell: the kernel's start (launch to ready;
+    CPU: the kernel process's until then), its first code cell (the imports) less any drawing or import of
+    torch._dynamo in it, the rendering of figures, torch._dynamo's import (None where the notebook did not
+    import it), the rest (the other cells: experiments and checks), and the kernel's shutdown (no CPU: the
+    process is gone). `kernel` is what the client measured: start and stop (wall, CPU), the cells'
+    [(seconds, index, first line)], the kernel's CPU before the first cell, after it and after the last
+    (/proc; None where not available); `measured` is PROFILE_READ's answer from inside the kernel (its
+    process_time for CPU). The rest is what is left of the total, so the bench's own bookkeeping between
+    cells (milliseconds) counts there."""
+    spent, first = measured["spent"], measured["first"] or {part: [0.0, 0.0] for part in measured["spent"]}
+    first_wall = kernel["cells"][0][0] if kernel["cells"] else 0.0
+    cpu0, first_cpu, cpu1 = kernel["cpu"]
+    profile = {"kernel start": kernel["start"], "kernel stop": kernel["stop"],
+               "drawing": tuple(spent["drawing"]),
+               "torch._dynamo": tuple(spent["torch._dynamo"]) if measured["dynamo"] else None}
+    in_first = [first["drawing"][i] + first["torch._dynamo"][i] for i in (0, 1)]
+    imports_cpu = first_cpu - cpu0 - in_first[1] if None not in (cpu0, first_cpu) else None
+    profile["imports"] = (first_wall - in_first[0], imports_cpu)
+    counted = [profile[part] for part in ("kernel start", "imports", "drawing", "torch._dynamo", "kernel stop")
+               if profile[part] is not None]
+    rest_wall = total - sum(wall for wall, _ in counted)
+    rest_cpu = None
+    if None not in (cpu0, cpu1, kernel["start"][1]):
+        rest_cpu = kernel["start"][1] + cpu1 - cpu0 - sum(cpu for _, cpu in counted if cpu is not None)
+    profile["rest"] = (rest_wall, rest_cpu)
+    return {part: profile[part] for part in PROFILE_PARTS}
+
+
+def print_profile(profiles, named):
+    """The profile of each executed notebook (execute_timed), wall and kernel CPU, with a total row, and the
+    floor: the kernel starts and imports summed over the notebooks, against the course's target."""
+    def cell(value, i):
+        return "-" if value is None else "n/a" if value[i] is None else f"{value[i]:.1f}"
+
+    def total(part, i):
+        values = [p[part][i] for _, p in profiles if p[part] is not None]
+        return None if any(v is None for v in values) else sum(values)
+
+    def total_cell(part, i):  # "-" where no notebook has the part (torch._dynamo not imported)
+        return cell(None if all(p[part] is None for _, p in profiles) else (total(part, i),), 0)
+    print("\nWhere the execution time goes (seconds, wall): the kernel's start (launch to ready), its first code "
+          "cell (the imports: torch, numpy, matplotlib, coursekit; less any drawing or torch._dynamo in it), the "
+          "rendering of figures (matplotlib's print_figure: the inline backend's display and savefig), "
+          "torch._dynamo's import (the first torch.optim optimizer loads it; -: not imported), the rest "
+          "(experiments and checks), and the kernel's shutdown; the parts add up to the execute column\n")
+    parts = PROFILE_PARTS
+    rows = [(a, *(cell(p[part], 0) for part in parts), f"{sum(p[part][0] for part in parts if p[part]):.1f}")
+            for a, p in profiles]
+    rows.append(("total", *(total_cell(part, 0) for part in parts),
+                 f"{sum(total(part, 0) or 0.0 for part in parts):.1f}"))
+    _print_table(rows, ("notebook", *parts, "execute"))
+    cpu_parts = parts[:-1]
+    print("\nThe same parts in the kernel's CPU seconds (all its threads; the shutdown is not measured; the "
+          "total is the kernel CPU column above plus the start): the load of other programs changes them less "
+          "than the wall times\n")
+
+    def cpu_sum(values):
+        return "n/a" if any(v is None for v in values) else f"{sum(values):.1f}"
+    rows = [(a, *(cell(p[part], 1) for part in cpu_parts), cpu_sum([p[part][1] for part in cpu_parts if p[part]]))
+            for a, p in profiles]
+    rows.append(("total", *(total_cell(part, 1) for part in cpu_parts),
+                 cpu_sum([total(part, 1) for part in cpu_parts])))
+    _print_table(rows, ("notebook", *cpu_parts, "CPU total"))
+    floor = total("kernel start", 0) + total("imports", 0)
+    floor_cpu = None if None in (total("kernel start", 1), total("imports", 1)) else \
+        total("kernel start", 1) + total("imports", 1)
+    n = len(profiles)
+    dynamo = [a for a, p in profiles if p["torch._dynamo"] is not None]
+    print(f"\nfloor (kernel start + imports, summed over the {n} notebook{'s' if n > 1 else ''}"
+          f"{' named' if named else ''}): {floor:.1f} s"
+          + ("" if floor_cpu is None else f" ({floor_cpu:.1f} s of kernel CPU)")
+          + f", {floor / COURSE_TARGET_S:.0%} of the target of {COURSE_TARGET_S:.0f} s for the whole course"
+          + (" (run without naming notebooks for the course's floor)" if named else "")
+          + f"; beyond it: drawing {total('drawing', 0):.1f} s, torch._dynamo's import "
+          f"{total('torch._dynamo', 0) or 0.0:.1f} s (in {len(dynamo)} notebook{'' if len(dynamo) == 1 else 's'}), "
+          f"the rest {total('rest', 0):.1f} s, the kernels' shutdown {total('kernel stop', 0):.1f} s (executed "
+          f"without it, as a student waits: {sum(total(part, 0) or 0.0 for part in parts[:-1]):.1f} s)")
 
 
 def cmd_bench(args):
@@ -607,9 +824,10 @@ def cmd_bench(args):
     assignments = args.assignment or course.assignments()
     rows, exec_total, slowest_cells, overheads = [], 0.0, [], []
     print(f"machine: {os.cpu_count()} cores; torch threads and BLAS as the notebooks set them\n", flush=True)
-    cpu_total, peaks = 0.0, []
+    cpu_total, peaks, profiles = 0.0, [], []
     for a in assignments:
-        t_exec, cells, cpu, peak = execute_timed(a)
+        t_exec, cells, cpu, peak, profile = execute_timed(a)
+        profiles.append((a, profile))
         if peak is not None:
             peaks.append((peak, a))
         exec_total += t_exec
@@ -654,6 +872,7 @@ def cmd_bench(args):
         print(f"check start-up (check wall time minus grading): median {sorted(overheads)[len(overheads) // 2]:.1f} s, "
               f"max {max(overheads):.1f} s (target <= {CHECK_OVERHEAD_TARGET_S:.0f} s: "
               f"{'met' if max(overheads) <= CHECK_OVERHEAD_TARGET_S else 'NOT met'})")
+    print_profile(profiles, bool(args.assignment))
     if "10_deconvolution" in assignments and not args.execute_only:
         bench_convolution()
     if args.class_size:
@@ -779,18 +998,20 @@ def bench_class(assignments, n, exec_total, exec_cpu=None):
             timings[label] = (measured["grading_s"], time.perf_counter() - t0, _command_cpu() - cpu0)
             if measured_one is None:
                 measured_one = measured
-        work = Path(tmp) / "stock"
+        # stock nbgrader: one course folder per assignment, its gradebook the release `check` caches (the
+        # stock config changes only autograde's preprocessors, not generate_assignment's), set up untimed
         stock = course.CONFIG.parent / "stock_nbgrader_config.py"
         for a in assignments:
-            nbgrader("generate_assignment", a, "--force", f"--CourseDirectory.release_directory={work / 'release'}",
-                     work=work, config=stock)
+            work = Path(tmp) / "stock" / a
+            work.mkdir(parents=True)
+            prepared_work(a, work)
             for i in range(n):
                 dest = work / "submitted" / f"student{i:03d}" / a
                 dest.mkdir(parents=True)
                 shutil.copy(course.source_notebook(a), dest)
         t0, cpu0 = time.perf_counter(), _command_cpu()
         for a in assignments:
-            nbgrader("autograde", a, "--force", work=work, config=stock)
+            nbgrader("autograde", a, "--force", work=Path(tmp) / "stock" / a, config=stock)
         seconds = time.perf_counter() - t0
         timings["stock nbgrader autograde, sequential"] = (seconds, seconds, _command_cpu() - cpu0)
     total = n * len(assignments)

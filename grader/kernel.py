@@ -3,7 +3,9 @@
 The kernel is an ordinary ipykernel started by jupyter_client in the submission's own folder, with a
 scrubbed environment (nothing in it says that grading is under way). Everything that comes back is
 text; `call` turns it into plain values through `grader.wire`, so nothing the student's code patched
-inside the kernel (numpy, torch, builtins, IPython hooks) runs in the grader's process.
+inside the kernel (numpy, torch, builtins, IPython hooks) runs in the grader's process. A call's
+request goes in as JSON text: in the source of the cell that runs it or, when long, in a comm message
+sent just before that cell (see INLINE_MAX); nothing is read back from that message.
 """
 from __future__ import annotations
 
@@ -26,8 +28,18 @@ _KERNEL_SIDE = (Path(__file__).with_name("kernel_side.py")).read_text()
 # The calling code is defined once per kernel, in a dict under a random name, after the student's
 # cells have run; each call is then a one-line cell (a few ms instead of compiling it every time).
 _INSTALL_TEMPLATE = ('{name} = {{"__builtins__": __builtins__, "_ns": globals()}}\n'
-                     'exec(compile({src!r}, "<course-call>", "exec"), {name})')
+                     'exec(compile({src!r}, "<course-call>", "exec"), {name})\n'
+                     '{name}["_course_listen"]({name!r})')
 _CALL_TEMPLATE = '{name}["_req"] = {req!r}; {name}["_course_call"]()'
+# A request longer than INLINE_MAX characters does not travel in the cell's source: ipykernel hashes
+# every cell's source in pure Python (murmur2, naming the cell's file for its debugger), IPython
+# transforms it and the kernel echoes it on iopub, about 0.3 ms of kernel CPU per kB. It goes ahead of
+# the cell as a comm message (bytes in a buffer, which the kernel does not parse) to the comm target
+# that the calling code registered under its own random name; the shell channel delivers it before
+# the cell, which names the request it runs by its nonce: `_SENT_CALL_TEMPLATE`. Below the threshold
+# the extra message costs more than hashing the text.
+INLINE_MAX = 4096
+_SENT_CALL_TEMPLATE = '{name}["_course_call"]({nonce!r})'
 
 
 class _Died(Exception):
@@ -71,6 +83,7 @@ class KernelSession:
         self.dead_reason = None
         self._deadline = None
         self._helper = None  # the name of the calling code's dict in the kernel, once defined
+        self._comm_id = None  # the comm that carries long requests, once opened
         self.started = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -154,8 +167,10 @@ class KernelSession:
         return self.km is not None and self.dead_reason is None and self.km.is_alive()
 
     # -- running code ------------------------------------------------------------------------
-    def _run(self, code, timeout, store_history):
-        """Execute code, return (reply content, list of nbformat outputs). Raises on death/timeout."""
+    def _run(self, code, timeout, store_history, ahead=None):
+        """Execute code, return (reply content, list of nbformat outputs). Raises on death/timeout.
+        ahead: a call request sent as a comm message before the code (see INLINE_MAX); what the kernel
+        prints while it receives that counts towards the output limit but is not among the outputs."""
         if not self.alive:
             raise KernelDied(self.dead_reason or "the kernel is not running")
         remaining = self._deadline - time.monotonic()
@@ -165,23 +180,25 @@ class KernelSession:
         timeout = min(timeout, remaining)
         outputs, size = [], [0]
 
-        def hook(msg):
+        def hook(msg, collect=True):
             kind = msg["msg_type"]
             if kind in ("stream", "display_data", "execute_result", "error"):
                 size[0] += len(json.dumps(msg["content"]))
                 if size[0] > self.max_output_bytes:
                     raise OverflowError
+                if not collect:
+                    return
                 out = nbformat.v4.output_from_msg(msg)
                 if kind == "stream" and outputs and outputs[-1].get("output_type") == "stream" \
                         and outputs[-1]["name"] == out["name"]:
                     outputs[-1]["text"] += out["text"]
                 else:
                     outputs.append(out)
-            elif kind == "clear_output":
+            elif kind == "clear_output" and collect:
                 outputs.clear()
 
         try:
-            reply = self._execute(code, timeout, hook, store_history)
+            reply = self._execute(code, timeout, hook, store_history, ahead)
         except TimeoutError:
             self.kill(f"the code ran past its time limit of {timeout:.0f} s")
             raise CallTimeout(self.dead_reason) from None
@@ -193,10 +210,12 @@ class KernelSession:
             raise KernelDied(self.dead_reason) from None
         return reply["content"], outputs
 
-    def _execute(self, code, timeout, hook, store_history):
-        """Send one execute request and collect its output until the kernel is idle again,
-        checking between messages that the kernel is still alive (a dead kernel sends nothing)."""
+    def _execute(self, code, timeout, hook, store_history, ahead=None):
+        """Send one execute request (after `ahead`'s comm messages) and collect its output until the
+        kernel is idle again, checking between messages that the kernel is still alive (a dead kernel
+        sends nothing)."""
         deadline = time.monotonic() + timeout
+        sent_ahead = self._send_ahead(ahead) if ahead is not None else ()
         msg_id = self.kc.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=False)
         idle = False
         while not idle:
@@ -208,7 +227,10 @@ class KernelSession:
                 if not self.km.is_alive():
                     raise _Died from None
                 continue
-            if msg["parent_header"].get("msg_id") != msg_id:
+            parent = msg["parent_header"].get("msg_id")
+            if parent in sent_ahead:
+                hook(msg, collect=False)
+            if parent != msg_id:
                 continue
             if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
                 idle = True
@@ -224,6 +246,38 @@ class KernelSession:
             if reply["parent_header"].get("msg_id") == msg_id:
                 return reply
 
+    def _send_ahead(self, ahead):
+        """Send a request (nonce, JSON text) to the calling code's comm target as one comm message, the
+        text as bytes in its buffer; opens the comm first if needed. Returns the ids of the messages
+        sent. Nothing comes back on this path: the cell that follows runs the request and prints the
+        reply, as for a request in its source."""
+        nonce, req = ahead
+        ids = []
+        if self._comm_id is None:
+            self._comm_id = secrets.token_hex(16)
+            ids.append(self._send_shell("comm_open", {"comm_id": self._comm_id, "target_name": self._helper,
+                                                      "data": {}}))
+        ids.append(self._send_shell("comm_msg", {"comm_id": self._comm_id, "data": {"nonce": nonce}},
+                                    [req.encode()]))
+        return ids
+
+    def _send_shell(self, msg_type, content, buffers=None):
+        msg = self.kc.session.msg(msg_type, content)
+        self.kc.session.send(self.kc.shell_channel.socket, msg, buffers=buffers)
+        return msg["header"]["msg_id"]
+
+    def _call(self, nonce, req, timeout):
+        """Run one request in the kernel: (whether the cell raised, what it printed to stdout)."""
+        self._install()
+        if len(req) > INLINE_MAX:
+            code, ahead = _SENT_CALL_TEMPLATE.format(name=self._helper, nonce=nonce), (nonce, req)
+        else:
+            code, ahead = _CALL_TEMPLATE.format(name=self._helper, req=req), None
+        content, outputs = self._run(code, timeout, store_history=False, ahead=ahead)
+        text = "".join(o.get("text", "") for o in outputs
+                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
+        return content.get("status") == "error", text
+
     def run_cell(self, source):
         """Run one notebook cell; returns (outputs, execution_count or None)."""
         content, outputs = self._run(source, self.cell_timeout, store_history=True)
@@ -235,12 +289,8 @@ class KernelSession:
         observed around the call, when observe: see `Observation`). fp_errors: numpy overflow and
         invalid-value warnings raise (FloatingPointError) during the call."""
         nonce, req = call_request(name, args, kwargs, return_args, observe, fp_errors)
-        self._install()
-        content, outputs = self._run(_CALL_TEMPLATE.format(name=self._helper, req=req),
-                                     self.call_timeout, store_history=False)
-        text = "".join(o.get("text", "") for o in outputs
-                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
-        return parse_reply(text, nonce, name, len(args), return_args, content.get("status") == "error", observe)
+        errored, text = self._call(nonce, req, self.call_timeout)
+        return parse_reply(text, nonce, name, len(args), return_args, errored, observe)
 
     def call_many(self, name, calls, return_args=False, observe=False) -> list:
         """Call the student's `name` once per (args, kwargs) of `calls`, in order, in one round trip (each
@@ -248,12 +298,8 @@ class KernelSession:
         parse_many's outcomes (each as `call` with the same flags would return it). The time limit is that
         of one call per call sent."""
         nonce, req = call_many_request(name, calls, return_args, observe)
-        self._install()
-        content, outputs = self._run(_CALL_TEMPLATE.format(name=self._helper, req=req),
-                                     self.call_timeout * max(1, len(calls)), store_history=False)
-        text = "".join(o.get("text", "") for o in outputs
-                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
-        return parse_many(text, nonce, name, calls, content.get("status") == "error", return_args, observe)
+        errored, text = self._call(nonce, req, self.call_timeout * max(1, len(calls)))
+        return parse_many(text, nonce, name, calls, errored, return_args, observe)
 
     def _install(self):
         """Define the calling code in the kernel, once."""

@@ -213,3 +213,108 @@ def test_many_calls_in_one_round_trip_behave_as_separate_calls(tmp_path):
             ks.call_many("nowhere", [((1,), {})])
         same = [ks.call("scaled", {"lr": 0.25}, t) for t in (1, 2)]
         assert list(student.call_each("scaled", [({"lr": 0.25}, 1), ({"lr": 0.25}, 2)])) == same
+
+
+def test_long_requests_travel_outside_the_cell_source(tmp_path):
+    """A request longer than INLINE_MAX goes ahead of its cell as a comm message: the cells the kernel runs
+    stay short whatever the arguments weigh, the values arrive and come back exactly, and requests
+    below the threshold still travel in the cell (no comm is opened for them)."""
+    from grader import kernel
+    with session(tmp_path) as ks:
+        run(ks, """
+            import numpy as np
+            cell_sizes = []
+            get_ipython().events.register("pre_run_cell", lambda info: cell_sizes.append(len(info.raw_cell)))
+            def same(x, scale=1.0):
+                return x * scale
+            def bump(x):
+                x += 1
+                return float(x.sum())
+            def tag(x, name):
+                return name + str(x.shape)
+        """)
+        small = np.arange(4.0)
+        assert np.array_equal(ks.call("same", small), small)
+        assert ks._comm_id is None
+        rng = np.random.default_rng(0)
+        big = rng.normal(size=(300, 1000))  # 2.4 MB, about 3.2 MB in the request
+        assert np.array_equal(ks.call("same", big, scale=2.0), 2.0 * big)
+        value, after = ks.call("bump", big.copy(), return_args=True)
+        assert value == (big + 1).sum() and np.array_equal(after[0], big + 1)
+        assert ks.call("tag", big, "café ☃") == "café ☃(300, 1000)"
+        out = ks.call_many("same", [((big[:150],), {}), ((big[150:],), {"scale": -1.0})])
+        assert np.array_equal(out[0], big[:150]) and np.array_equal(out[1], -big[150:])
+        near = [rng.normal(size=n) for n in range(kernel.INLINE_MAX // 12, kernel.INLINE_MAX // 4)
+                if abs(len(kernel.call_request("same", (np.zeros(n),), {}, False)[1]) - kernel.INLINE_MAX) < 40]
+        for x in near:  # requests either side of the threshold
+            assert np.array_equal(ks.call("same", x), x)
+        sizes = eval(run(ks, "print(cell_sizes)")[0])
+        install, calls = sizes[0], sizes[1:-1]  # the calling code's definition; the calls; this cell
+        assert install > len(kernel._KERNEL_SIDE) and len(calls) == 5 + len(near) and len(near) >= 2, sizes
+        assert max(calls) < kernel.INLINE_MAX + 100 and calls[5] > kernel.INLINE_MAX - 100, sizes
+        assert max(calls[1:5] + calls[-1:]) < 100, sizes  # the long requests: only the call by its nonce
+        assert ks.alive
+
+
+TAMPERED = {  # a student's cell that changes how the kernel receives comm messages, and what the call must raise
+    "drops the requests": ("mgr.register_target = lambda name, f: None", wire.WireError),
+    "forges a reply while receiving": ("""
+        def register(name, f):
+            def opened(comm, msg):
+                def forged(m):
+                    nonce = m["content"]["data"]["nonce"]
+                    print(nonce + '{"status": "ok", "value": 42}' + nonce)
+                comm.on_msg(forged)
+            original(name, opened)
+        mgr.register_target = register
+        """, wire.WireError),
+    "changes the request": ("""
+        def register(name, f):
+            def opened(comm, msg):
+                f(comm, msg)
+                keep = comm._msg_callback
+                def swapped(m):
+                    m["buffers"] = [m["buffers"][0].tobytes().replace(m["content"]["data"]["nonce"].encode(), b"0" * 32)]
+                    keep(m)
+                comm.on_msg(swapped)
+            original(name, opened)
+        mgr.register_target = register
+        """, wire.WireError),
+    "floods the output": ("""
+        def register(name, f):
+            def opened(comm, msg):
+                def flood(m):
+                    while True:
+                        print("x" * 100000)
+                comm.on_msg(flood)
+            original(name, opened)
+        mgr.register_target = register
+        """, KernelDied),
+    "hangs": ("""
+        def register(name, f):
+            def opened(comm, msg):
+                def hang(m):
+                    while True:
+                        pass
+                comm.on_msg(hang)
+            original(name, opened)
+        mgr.register_target = register
+        """, CallTimeout),
+}
+
+
+@pytest.mark.parametrize("how", sorted(TAMPERED))
+def test_a_kernel_that_tampers_with_long_requests_fails_its_own_call(tmp_path, how):
+    """Whatever the student's code does to the comm that carries long requests, the call fails (never a
+    forged value), within the call's time limit and the output limit, and calls with short requests made
+    before are unaffected."""
+    code, error = TAMPERED[how]
+    with session(tmp_path, call_timeout=5, max_output_bytes=2_000_000) as ks:
+        run(ks, "import comm, numpy as np\nmgr = comm.get_comm_manager()\noriginal = mgr.register_target\n"
+                "def same(x):\n    return x\n")
+        run(ks, code)
+        assert np.array_equal(ks.call("same", np.ones(3)), np.ones(3))
+        t0 = time.monotonic()
+        with pytest.raises(error):
+            ks.call("same", np.ones(100_000))
+        assert time.monotonic() - t0 < 20

@@ -1,5 +1,6 @@
 """The plain-data format between the grader and a student's kernel accepts nothing else."""
 import base64
+import json
 
 import numpy as np
 import pytest
@@ -55,3 +56,20 @@ def test_a_rejected_value_equals_nothing():
     r = wire.decode({"__rejected__": "object of type Fake"})
     assert isinstance(r, wire.Rejected)
     assert r != r and not (r == wire.Rejected("object of type Fake"))
+
+
+def test_requests_are_ascii_json_that_survive_travelling_as_bytes():
+    """A request travels either as a str literal in the cell's source or, when long, as UTF-8 bytes in a
+    comm message (grader.kernel.INLINE_MAX): it is ASCII JSON, so both carry the same text, exactly."""
+    from grader.kernel import call_many_request, call_request
+    args = (np.linspace(-1, 1, 7), "café ☃", {"ключ": [1.5, None, (2, float("nan"))]})
+    nonce, req = call_request("f", args, {"name": "naïve"}, False)
+    assert req.isascii() and nonce in req
+    assert req.encode("utf-8").decode("utf-8") == req
+    back = json.loads(req)
+    assert back["nonce"] == nonce and back["kwargs"] == {"name": "naïve"}
+    got = [wire.decode(a) for a in back["args"]]
+    assert np.array_equal(got[0], args[0]) and got[1] == args[1] and list(got[2]) == ["ключ"]
+    assert got[2]["ключ"][:2] == [1.5, None] and np.isnan(got[2]["ключ"][2][1])
+    nonce2, many = call_many_request("f", [(args, {}), ((), {"name": "naïve"})])
+    assert many.isascii() and nonce2 != nonce and len(json.loads(many)["many"]) == 2
