@@ -389,7 +389,10 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
 
     def gated_grade(student, a, *rest):
         """grade_task once `a` is in the gradebook; nothing graded when its release failed."""
-        from .batch import grade_task
+        from .batch import _worker_for, grade_task
+        if not ready[a].is_set():
+            # meanwhile this thread's grading process starts the student's fork server (its imports)
+            _worker_for(Path(rest[0]), tuple(rest[1])).request({"forkserver": student}, timeout=120)
         ready[a].wait()
         if a not in released["ok"]:
             return {"student": student, "assignment": a, "ok": False, "seconds": 0.0, "unreleased": True,

@@ -260,6 +260,14 @@ def _forkserver_for(workdir, sandbox):
     return _forkservers[0]
 
 
+def start_forkserver(root, sandbox):
+    """Start the fork server for the student folder `root` (created if need be) now, so that its imports
+    run while this process waits for something else (its first notebook's release); True if it runs."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    return _forkserver_for(root / "-", sandbox) is not None
+
+
 def close_forkserver():
     """Close this process's fork server, if any (its kernels die with it)."""
     while _forkservers:

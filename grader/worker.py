@@ -10,6 +10,8 @@ and reads one line back: {"ok": true|false, "log": "..."}; a graded submission's
 written right after it, by the same worker. After grading, one such process writes any feedback still
 missing ({"feedback": "<assignment>"}) and the grades CSV ({"export": "<path>"}); before
 grading, it releases assignments into the gradebook ({"release": "<assignment>", "into": "<folder>"}).
+A grading process waiting for a student's first notebook to be released starts that student's fork
+server ({"forkserver": "<student>"}, see grader/forkserver.py) meanwhile.
 A grading process also grades an assignment's reference solution, which must earn full marks
 ({"preflight": "<assignment>"}, grader/preflight.py), when a submission of that assignment has lost
 a part (verification on demand, grader/batch.py). It runs nbgrader's own autograde (NbGraderAPI.autograde, the formgrader's
@@ -94,6 +96,22 @@ def export(api, path):
     return {"success": True}
 
 
+def start_forkserver(api, student):
+    """Start the fork server of `student` now (see grading.prestart_kernel): the caller is waiting for
+    the student's first assignment to be released, and the server's imports run meanwhile."""
+    from .grading import start_forkserver as start
+    from .nbgrader_plugin import GradeWithHiddenChecks
+    from .sandbox import choose_sandbox
+    if any(c in student for c in "*?[]"):
+        return {"success": False, "log": "not one student"}
+    try:
+        sandbox = choose_sandbox(GradeWithHiddenChecks(config=api.config).require_sandbox)
+    except RuntimeError as err:
+        return {"success": False, "log": str(err)}
+    root = Path(api.coursedir.format_path(api.coursedir.autograded_directory, student, "-")).parent
+    return {"success": start(root, sandbox)}
+
+
 def preflight(api, assignment):
     """The course can grade `assignment` here: the helper and data check out and its reference
     solution earns full marks, graded with this process's settings (sandbox, timeouts)."""
@@ -141,6 +159,8 @@ def _serve(api, protocol, discard_prestarted):
                 result = api.generate_feedback(task["feedback"], force=True)
             elif "export" in task:
                 result = export(api, task["export"])
+            elif "forkserver" in task:
+                result = start_forkserver(api, task["forkserver"])
             elif "preflight" in task:
                 result = preflight(api, task["preflight"])
             else:

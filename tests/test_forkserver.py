@@ -254,3 +254,20 @@ def test_nothing_a_kernel_left_running_outlives_it_into_the_next_kernel(student,
     with KernelSession(student / B, server.sandbox, forkserver=server) as ks:
         assert all(_gone(pid) for pid in escaped), "still running beside the next notebook's kernel"
         assert run(ks, "print(6 * 7)").strip() == "42"
+
+
+def test_a_server_started_ahead_for_a_student_forks_their_first_kernel(tmp_path):
+    sandbox = BubblewrapSandbox()
+    root = tmp_path / "autograded" / "carol"  # not there yet: the release of her first notebook is running
+    try:
+        assert grading.start_forkserver(root, sandbox)
+        ahead = grading._forkservers[0]
+        (root / A).mkdir()
+        grading.prestart_kernel(root / A, sandbox, forkserver=True)
+        session, _ = grading._take_prestarted(root / A, sandbox)
+        assert session.forkserver is ahead
+        with session:
+            assert run(session, "import os; print(os.getcwd())").strip() == f"/home/student/{A}"
+    finally:
+        grading.discard_prestarted()
+        grading.close_forkserver()
