@@ -149,7 +149,8 @@ def test_the_profile_splits_the_execution_and_leaves_the_notebook_as_it_was(tmp_
     assert profile["imports"][0] > 0 and profile["kernel start"][0] > 0
     assert sum(wall for wall, _ in profile.values()) == pytest.approx(total, abs=1e-9)
     assert total >= sum(seconds for seconds, _, _ in cells)
-    if cpu is not None:  # /proc: the CPU parts add up to the kernel's, less the ticks of three readings
+    if cpu is not None:  # /proc: the CPU parts add up to the kernel's; none below zero by more than the
+        # clock ticks of the three /proc readings a part is computed from
         tick = 1 / os.sysconf("SC_CLK_TCK")
         cpu_parts = [profile[p][1] for p in cli.PROFILE_PARTS if p != "kernel stop"]
         assert all(c >= -3 * tick for c in cpu_parts), profile
