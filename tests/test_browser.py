@@ -65,12 +65,12 @@ def lab(tmp_path_factory):
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
+    for _ in range(600):
         try:
             urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
             break
         except OSError:
-            time.sleep(1)
+            time.sleep(0.2)
     else:
         os.killpg(proc.pid, 9)
         pytest.fail("JupyterLab did not start")
@@ -87,24 +87,34 @@ def set_cell(page, marker, source):
     page.keyboard.insert_text(source)  # no key events: CodeMirror does not re-indent the text
 
 
+QUEUED_OR_RUNNING = ("() => Array.from(document.querySelectorAll('.jp-Notebook .jp-InputPrompt'))"
+                     ".some(p => p.innerText.includes('[*]'))")
+
+
+def prompts(page):
+    return page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_inner_texts()
+
+
 def run_all_and_validate(page):
+    """Run all cells, wait until they have run (a prompt showed [*] or took a new number, and none shows
+    [*] any more), save (wait until the notebook is no longer marked as changed), press Validate and
+    wait for its verdict."""
+    before = prompts(page)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-    deadline = time.time() + 300
-    time.sleep(2)
-    while time.time() < deadline:
-        if page.locator(".jp-InputPrompt", has_text="[*]").count() == 0:
-            break
-        time.sleep(1)
+    page.wait_for_function(f"(before) => ({QUEUED_OR_RUNNING})() || Array.from("
+                           "document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt'))"
+                           ".some((p, i) => p.innerText !== before[i])", arg=before, timeout=60_000)
+    page.wait_for_function(f"() => !({QUEUED_OR_RUNNING})()", timeout=300_000)
+    assert prompts(page) != before, "Run All Cells ran nothing"
     page.keyboard.press("Control+S")
-    time.sleep(2)
+    page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')", timeout=60_000)
     page.get_by_role("button", name="Validate").first.click()
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for(timeout=300_000)
     dialog.locator(".jp-Dialog-body").wait_for(timeout=300_000)
-    deadline = time.time() + 300
-    while time.time() < deadline and "Validating" in dialog.inner_text():
-        time.sleep(1)
+    page.wait_for_function("() => !document.querySelector('.jp-Dialog').innerText.includes('Validating')",
+                           timeout=300_000)
     return dialog
 
 
@@ -120,7 +130,8 @@ def test_a_student_validates_right_and_wrong_answers(lab):
         page.goto(f"{base}/lab/tree/notebooks/{A}/{NAME}?token={token}")
         page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
         page.get_by_role("button", name="Validate").first.wait_for(timeout=120_000)
-        time.sleep(3)
+        # the kernel has started and is idle (the toolbar's execution indicator), so Run All runs at once
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
 
         set_cell(page, "def softmax(logits)", answer)
         dialog = run_all_and_validate(page)
