@@ -101,30 +101,61 @@ def test_committed_notebooks_carry_no_outputs(path):
             assert not cell.get("outputs") and cell.get("execution_count") is None, f"{path} has outputs"
 
 
-def test_release_runs_without_the_grader(assignment, tmp_path):
-    """A student's copy holds notebooks/, data/ and coursekit/ only: the release's setup cell runs there,
-    finds the data through the copy's coursekit, and never needs grader/."""
+SETUP_CELLS = r"""
+import importlib, importlib.util, json, os, sys, traceback
+copy, cells, out = sys.argv[1], json.loads(open(sys.argv[2]).read()), sys.argv[3]
+sys.path = [p for p in sys.path if p.startswith(sys.prefix) or not p.startswith(sys.argv[4])]
+sys.path.insert(0, copy)
+results = {}
+for assignment, code in cells.items():
+    # each setup cell imports the copy's coursekit afresh, from its own notebook's folder
+    for name in [m for m in sys.modules if m == "coursekit" or m.startswith("coursekit.")]:
+        del sys.modules[name]
+    os.chdir(os.path.join(copy, "notebooks", assignment))
+    try:
+        assert importlib.util.find_spec("grader") is None, "grader is importable"
+        coursekit = importlib.import_module("coursekit")
+        assert coursekit.__file__.startswith(copy), coursekit.__file__
+        exec(compile(code, f"<the setup cell of {assignment}>", "exec"), {"__name__": "__main__"})
+        X, y, _ = coursekit.load_dataset("digits")
+        assert str(coursekit.DATA_DIR).startswith(copy), coursekit.DATA_DIR
+        assert len(X) == len(y) > 0
+        assert importlib.util.find_spec("grader") is None, "the setup cell made grader importable"
+        results[assignment] = ""
+    except BaseException:
+        results[assignment] = traceback.format_exc()[-2000:]
+with open(out, "w") as fh:
+    json.dump(results, fh)
+"""
+
+
+@pytest.fixture(scope="module")
+def setup_cells_in_a_copy(tmp_path_factory):
+    """A student's copy holding notebooks/, data/ and coursekit/ only, and one Python process (outside the
+    repository, grader/ not importable) that runs each release's setup cell there in a namespace of its
+    own, coursekit imported afresh from the notebook's folder each time: {assignment: traceback or ""}."""
     import shutil
-    copy = tmp_path / "course"
-    rel = course.NOTEBOOKS / assignment / course.source_notebook(assignment).name
-    (copy / "notebooks" / assignment).mkdir(parents=True)
-    shutil.copy(rel, copy / "notebooks" / assignment)
+    root = tmp_path_factory.mktemp("student-copy")
+    copy = root / "course"
+    cells = {}
+    for assignment in ASSIGNMENTS:
+        rel = course.NOTEBOOKS / assignment / course.source_notebook(assignment).name
+        (copy / "notebooks" / assignment).mkdir(parents=True)
+        shutil.copy(rel, copy / "notebooks" / assignment)
+        setup = next(c for c in course.read_notebook(rel).cells if c.cell_type == "code")
+        cells[assignment] = "\n".join(line for line in setup.source.splitlines() if not line.lstrip().startswith("%"))
     shutil.copytree(REPO / "data", copy / "data")
     shutil.copytree(REPO / "coursekit", copy / "coursekit")
-    setup = next(c for c in course.read_notebook(rel).cells if c.cell_type == "code")
-    code = "\n".join(line for line in setup.source.splitlines() if not line.lstrip().startswith("%"))
-    script = (
-        "import sys\n"
-        f"sys.path = [p for p in sys.path if p.startswith(sys.prefix) or not p.startswith({str(REPO)!r})]\n"
-        f"sys.path.insert(0, {str(copy)!r})\n"
-        "import importlib.util\n"
-        "assert importlib.util.find_spec('grader') is None, 'grader is importable'\n"
-        "import coursekit\n"
-        f"assert coursekit.__file__.startswith({str(copy)!r}), coursekit.__file__\n"
-        + code + "\n"
-        "X, y, _ = coursekit.load_dataset('digits')\n"
-        "assert str(coursekit.DATA_DIR).startswith(%r)\n" % str(copy)
-    )
-    proc = subprocess.run([sys.executable, "-c", script], cwd=copy / "notebooks" / assignment,
-                          capture_output=True, text=True, env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"})
+    (root / "cells.json").write_text(json.dumps(cells))
+    proc = subprocess.run([sys.executable, "-c", SETUP_CELLS, str(copy), str(root / "cells.json"),
+                           str(root / "results.json"), str(REPO)], cwd=root, capture_output=True, text=True,
+                          env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads((root / "results.json").read_text())
+
+
+def test_release_runs_without_the_grader(assignment, setup_cells_in_a_copy):
+    """A student's copy holds notebooks/, data/ and coursekit/ only: the release's setup cell runs there,
+    finds the data through the copy's coursekit, and never needs grader/."""
+    assert assignment in setup_cells_in_a_copy, f"{assignment}'s setup cell did not run"
+    assert setup_cells_in_a_copy[assignment] == "", setup_cells_in_a_copy[assignment]
