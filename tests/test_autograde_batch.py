@@ -1,6 +1,7 @@
 """A class batch through the real nbgrader autograde (python -m grader autograde): honest students
-get exactly what they earned, cheaters and broken submissions get nothing they did not earn, every
-problem is named, and the batch always finishes."""
+get exactly what they earned, cheaters and broken submissions get nothing they did not earn, a
+submission after the due date (nbgrader's timestamp.txt) scores zero and says why, every problem is
+named, and the batch always finishes."""
 import csv
 import json
 import os
@@ -18,8 +19,14 @@ TOTAL = sum(FULL.values())
 ISOLATED = not BubblewrapSandbox.unavailable_reason()
 
 
+DUE = "2026-12-01T17:00:00+00:00"
+
+
 def build_batch(root):
-    S.write(root, "alice", S.solution())                              # honest, complete
+    path = S.write(root, "alice", S.solution())                       # honest, complete, on time
+    (path.parent / "timestamp.txt").write_text("2026-11-30 12:00:00.000000 UTC")
+    path = S.write(root, "laura", S.solution())                       # complete, but after the due date
+    (path.parent / "timestamp.txt").write_text("2026-12-02 09:30:00.000000 UTC")
     S.write(root, "bob", S.release())                                 # honest, nothing done
     S.write(root, "carol", S.with_cell(S.wrong_but_running(S.release()), """
 import numpy as np, numpy.testing, torch, builtins
@@ -78,7 +85,7 @@ def batch(tmp_path_factory):
     work = tmp_path_factory.mktemp("work")
     build_batch(root)
     env = dict(os.environ, COURSE_WORK_DIR=str(work))
-    proc = subprocess.run([sys.executable, "-m", "grader", "autograde", str(root)], cwd=REPO, env=env,
+    proc = subprocess.run([sys.executable, "-m", "grader", "autograde", str(root), "--due", DUE], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=1800)
     grades = {}
     with open(work / "grades.csv") as fh:
@@ -106,6 +113,16 @@ def test_honest_students_get_what_they_earned(batch):
     assert grades["alice"] == TOTAL and part_scores(reports["alice"]) == FULL
     assert grades["ivan"] == TOTAL and reports["ivan"]["submitted_as"] == "my_multinomial_regression.ipynb"
     assert grades["bob"] == 0
+
+
+def test_a_late_submission_scores_zero_with_a_reason(batch):
+    _, work, _, reports = batch
+    with open(work / "grades.csv") as fh:                # the score after nbgrader's late policy
+        final = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
+    assert final["alice"] == TOTAL                       # stamped before the due date: on time
+    assert final["laura"] == 0                           # the same work, stamped after it
+    assert reports["laura"]["score"] == 0 and all("due date" in p["reason"] for p in reports["laura"]["parts"])
+    assert "laura" in (work / "needs_review.csv").read_text()
 
 
 @pytest.mark.parametrize("student", ["carol", "dave", "erin"])
