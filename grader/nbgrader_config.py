@@ -55,3 +55,6 @@ c.LimitOutput.max_traceback = 60
 
 # Feedback: per-student HTML of the autograded notebook (hidden checks are not in any cell).
 c.GenerateFeedback.force = True
+# ... rendered by nbconvert's HTML exporter without its reparse of the whole page, a no-op on these
+# pages that took half a second each (grader/feedback_html.py)
+c.GenerateFeedback.exporter_class = "grader.feedback_html.FeedbackHTMLExporter"
