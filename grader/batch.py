@@ -440,6 +440,71 @@ def run_tasks(tasks, work: Path, workers: int, scheduler: str | None, extra=(), 
         bar.close()
 
 
+def _reports_state(work: Path, assignment: str):
+    """What an assignment's summary picture is drawn from: its reports' names, sizes and times."""
+    return sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                  for p in (work / "reports" / assignment).glob("*.json"))
+
+
+class SummaryPlotter:
+    """Draws each assignment's summary picture (`plot_summary`) in a background thread as soon as its
+    last submission is graded, while the others are still being graded, instead of all of them after
+    the grading. `finish` returns the pictures, redrawing any whose reports changed since it was drawn
+    (a zero recorded afterwards, a renamed notebook noted); `discard` removes what it drew (a run
+    refused after grading, whose scores were withdrawn). Only this thread draws until `finish`."""
+
+    def __init__(self, work: Path, tasks):
+        import queue
+        self.work = Path(work)
+        self.left = {}
+        for _, assignment in tasks:
+            self.left[assignment] = self.left.get(assignment, 0) + 1
+        self.drawn = {}  # assignment -> (picture, the reports it was drawn from)
+        self._queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="summary plots", daemon=True)
+        self._thread.start()
+
+    def graded(self, result):
+        """A task's result: when it is the last of its assignment, draw that assignment's picture."""
+        assignment = result["assignment"]
+        if assignment in self.left:
+            self.left[assignment] -= 1
+            if self.left[assignment] == 0:
+                self._queue.put(assignment)
+
+    def _run(self):
+        import matplotlib  # noqa: F401 - imported here, while the grading runs
+        while True:
+            assignment = self._queue.get()
+            if assignment is None:
+                return
+            state = _reports_state(self.work, assignment)
+            try:
+                self.drawn[assignment] = (plot_summary(self.work, assignment), state)
+            except Exception:  # noqa: BLE001 - drawn again by finish, where a failure is reported
+                pass
+
+    def _stop(self):
+        self._queue.put(None)
+        self._thread.join()
+
+    def finish(self, assignments) -> list:
+        self._stop()
+        pictures = []
+        for assignment in assignments:
+            picture, state = self.drawn.get(assignment, (None, None))
+            if state is None or state != _reports_state(self.work, assignment):
+                picture = plot_summary(self.work, assignment)
+            pictures.append(picture)
+        return pictures
+
+    def discard(self):
+        self._stop()
+        for picture, _ in self.drawn.values():
+            if picture is not None:
+                picture.unlink(missing_ok=True)
+
+
 def plot_summary(work: Path, assignment: str) -> Path | None:
     """Per-part outcome counts and the distribution of total scores, saved as a PNG."""
     import json

@@ -318,7 +318,7 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
     graded up front: grader/batch.py grade_verified verifies the reference of an assignment as soon as a
     submission of it loses a part, so that no part is scored `failed` unless the reference solution of
     its assignment earned full marks in this run, in the same sandbox, with the same hidden checks."""
-    from .batch import Pool, enable_wal, is_done, sha256
+    from .batch import Pool, SummaryPlotter, enable_wal, is_done, sha256
     import threading
     _phase_s.clear()
     todo, skipped = [], 0
@@ -410,12 +410,19 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
                 return 2
             print(f"preflight: the helper and data check out in the grading sandbox ({_phase_s['probe_s']:.1f} s); "
                   "a reference solution is graded when a submission of its assignment loses a part")
-        if args.scheduler:
-            wait_for_release()  # Dask workers elsewhere: everything is released first
-            outcome, t_grading = _grade(args, work, todo, extra, workers, pool)
-        else:
-            outcome, t_grading = _grade(args, work, todo, extra, workers, pool, grade=gated_grade)
-            wait_for_release()  # a release that failed stops the command here, as before grading
+        # each assignment's summary picture is drawn as soon as its last notebook is graded
+        plotter = SummaryPlotter(work, [(student, a) for student, a, *_ in todo])
+        try:
+            if args.scheduler:
+                wait_for_release()  # Dask workers elsewhere: everything is released first
+                outcome, t_grading = _grade(args, work, todo, extra, workers, pool, plotter=plotter)
+            else:
+                outcome, t_grading = _grade(args, work, todo, extra, workers, pool, grade=gated_grade,
+                                            plotter=plotter)
+                wait_for_release()  # a release that failed stops the command here, as before grading
+        except BaseException:
+            plotter.discard()
+            raise
     _phase_s["verify_s"] = sum(outcome.verified.values())
     _phase_s["verified"] = {a: round(s, 3) for a, s in outcome.verified.items()}
     _phase_s["verifications"] = outcome.checked  # every reference graded in this run: [assignment, ok, seconds]
@@ -425,13 +432,14 @@ def _autograde(args, work, found, problems, assignments, finisher, t0):
     else:
         print(outcome.line())
     if outcome.refused:
+        plotter.discard()  # drawn from scores the refusal withdrew
         print(format_refusal(outcome.problems, "grading", stopped=outcome), file=sys.stderr)
         return 2
     tasks = [(r["student"], r["assignment"]) for r in outcome.results]
-    return _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, workers)
+    return _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, workers, plotter)
 
 
-def _grade(args, work, todo, extra, workers, pool, grade=None):
+def _grade(args, work, todo, extra, workers, pool, grade=None, plotter=None):
     """Copy the submissions to grade into the work folder and grade them on the pool, verifying
     references on demand (unless --no-preflight); the outcome and the grading seconds."""
     from .batch import run_tasks
@@ -451,6 +459,8 @@ def _grade(args, work, todo, extra, workers, pool, grade=None):
         tasks.append((student, a))
 
     def finished(result):
+        if plotter is not None:
+            plotter.graded(result)
         if result["ok"]:
             return
         log = work / "logs" / f"{result['student']}-{result['assignment']}.log"
@@ -469,7 +479,7 @@ def _grade(args, work, todo, extra, workers, pool, grade=None):
     return outcome, time.monotonic() - t_grading
 
 
-def _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, workers):
+def _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, workers, plotter=None):
     """Zeros for what could not be graded, then feedback, the CSV, the summary and the plots."""
     from .batch import plot_summary
     for p in problems:
@@ -499,7 +509,7 @@ def _finish(work, found, problems, assignments, finisher, t0, tasks, t_grading, 
         if nb.name != course.source_notebook(a).name and report.is_file():
             report.write_text(json.dumps(dict(json.loads(report.read_text()), submitted_as=nb.name), indent=1))
     summarize(work, assignments, problems)
-    pictures = [plot_summary(work, a) for a in assignments]
+    pictures = plotter.finish(assignments) if plotter is not None else [plot_summary(work, a) for a in assignments]
     total = time.monotonic() - t0
     (work / "timings.json").write_text(json.dumps({"notebooks": len(tasks), "workers": workers,
                                                    "grading_s": t_grading, "total_s": total, **_phase_s}))
