@@ -46,7 +46,7 @@ def assignment(request):
 SAME_WORKER = {
     "tests/test_site.py::": "book",                     # the `book` fixture below
     "tests/test_notebooks_execute.py::": "book",
-    "tests/test_adversarial_batch.py::": "adversarial batch",
+    "tests/test_adversarial_batch.py::": "class batch",         # the `class_batch` fixture below
     "tests/test_autograde_batch.py::": "class batch",
     "tests/test_release.py::test_release_is_in_sync_with_solutions": "release",
     "tests/test_release.py::test_release_runs_without_the_grader": "setup cells",   # one process runs all 12
@@ -55,19 +55,18 @@ SAME_WORKER = {
 # The longest units of work (a group above, or the node id prefix of a test) with their seconds in the
 # last measured run on a nearly idle 2-core machine (`pytest -n 2 tests --durations=15`, 2026-11-30);
 # the units changed since (the hub and browser tests wait for conditions instead of fixed sleeps, the
-# class batch took in the late submission, the forced regrade runs on the Dask cluster) as measured
-# alone on the shared machine at load average 2-5, 2026-11-30. They are started first, longest first,
-# each on a worker about to be free, and the hundreds of short tests after them fill both workers' ends:
-# the wall time is that of the busier worker, and a long test started last makes a long tail. The
-# figures only order the work: a stale one costs balance, never coverage. Everything else keeps the
-# collection order.
+# class batch took in the late submission and the attacks of the adversarial batch, the forced regrade
+# runs on the Dask cluster) as measured alone on the shared machine at load average 2-8, 2026-11-30.
+# They are started first, longest first, each on a worker about to be free, and the hundreds of short
+# tests after them fill both workers' ends: the wall time is that of the busier worker, and a long test
+# started last makes a long tail. The figures only order the work: a stale one costs balance, never
+# coverage. Everything else keeps the collection order.
 LONGEST = {
     "book": 139,
+    "class batch": 124,
     "tests/test_parallel_grading.py::test_two_workers_resume_and_force_on_a_dask_cluster": 81,
-    "class batch": 80,
     "tests/test_hub.py::test_the_term_on_the_hub": 69,
     "tests/test_bench.py::test_bench_prints_its_tables": 67,
-    "adversarial batch": 67,
     "release": 40,
     "tests/test_browser.py::": 30,
     "tests/test_lms.py::test_a_canvas_zip_is_graded_end_to_end": 27,
@@ -129,3 +128,32 @@ def book(tmp_path_factory):
         executed[Path(record.uri).stem] = (cache.get_cache_bundle(record.pk).nb,
                                            record.data.get("execution_seconds"))
     return root / "site", pages, executed
+
+
+@pytest.fixture(scope="session")
+def class_batch(tmp_path_factory):
+    """One class graded by one real `python -m grader autograde` run (2 workers, a due date, 20 s per
+    cell): the honest, broken, late and cheating submissions of tests/test_autograde_batch.py beside the
+    attacks of tests/test_adversarial_batch.py (hangs, forks, memory, output, network, snooping), with a
+    server on loopback that no submission may reach. Shared by both files, which SAME_WORKER keeps on one
+    worker. Returns proc, work, grades (raw scores), reports and the server's connections."""
+    import csv
+    import json
+    import subprocess
+    import types
+
+    import submissions as S
+    from test_adversarial_batch import build as build_attacks, loopback_server
+    from test_autograde_batch import DUE, build_batch
+    root, work = tmp_path_factory.mktemp("class"), tmp_path_factory.mktemp("classwork")
+    with loopback_server() as (port, connections):
+        build_batch(root)
+        build_attacks(root, port)
+        env = dict(os.environ, COURSE_WORK_DIR=str(work))
+        proc = subprocess.run([sys.executable, "-m", "grader", "autograde", str(root), "--due", DUE,
+                               "--cell-timeout", "20", "--workers", "2"], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=2400)
+    with open(work / "grades.csv") as fh:
+        grades = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(fh)}
+    reports = {p.stem: json.loads(p.read_text()) for p in (work / "reports" / S.A).glob("*.json")}
+    return types.SimpleNamespace(proc=proc, work=work, grades=grades, reports=reports, connections=connections)

@@ -1,17 +1,15 @@
 """Adversarial submissions next to honest ones, through the real nbgrader: each earns nothing it did
-not solve, changes nobody else's grade, and does not stop the batch."""
-import csv
+not solve, changes nobody else's grade, and does not stop the batch. They are graded in one run with
+the class of test_autograde_batch.py (the `class_batch` fixture of conftest.py)."""
+import contextlib
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 
 import pytest
 
 import submissions as S
-from conftest import REPO, full_scores
+from conftest import full_scores
 from grader.bwrap import BubblewrapSandbox
 
 TOTAL = sum(full_scores(S.A).values())
@@ -69,8 +67,7 @@ if _signals:
 
 
 def build(root, port):
-    S.write(root, "alice", S.solution())
-    S.write(root, "bob", S.release())
+    """The attacks; the honest alice (complete) and bob (nothing done) are test_autograde_batch's."""
     S.write(root, "fakes", S.with_cell(S.release(), FAKES, at=1000))
     S.write(root, "snoop", S.with_cell(S.release(), SNOOP, at=1000))
     # solution code that would sabotage itself (raise in every function) if it could tell it is graded
@@ -103,9 +100,10 @@ for host in ("127.0.0.1", "localhost"):
 """, at=2))
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    root, work = tmp_path_factory.mktemp("adv"), tmp_path_factory.mktemp("advwork")
+@contextlib.contextmanager
+def loopback_server():
+    """A server listening on loopback while the class is graded; yields its port and the connections
+    it accepted."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(5)
@@ -121,17 +119,19 @@ def batch(tmp_path_factory):
                 pass
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    build(root, server.getsockname()[1])
-    env = dict(os.environ, COURSE_WORK_DIR=str(work))
-    proc = subprocess.run([sys.executable, "-m", "grader", "autograde", str(root), "--cell-timeout", "20",
-                           "--workers", "2"], cwd=REPO, env=env, capture_output=True, text=True, timeout=2400)
-    stop.set()
-    thread.join()
-    server.close()
-    with open(work / "grades.csv") as fh:
-        grades = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(fh)}
-    reports = {p.stem: json.loads(p.read_text()) for p in (work / "reports" / S.A).glob("*.json")}
-    return proc, grades, reports, connections
+    try:
+        yield server.getsockname()[1], connections
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def batch(class_batch):
+    """The attacks graded once with the class of test_autograde_batch.py (conftest.py's class_batch), on
+    2 workers with 20 s per cell, so each attack is graded beside honest students."""
+    return class_batch.proc, class_batch.grades, class_batch.reports, class_batch.connections
 
 
 def test_batch_finishes_and_honest_students_are_unaffected(batch):

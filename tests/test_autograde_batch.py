@@ -1,12 +1,10 @@
 """A class batch through the real nbgrader autograde (python -m grader autograde): honest students
 get exactly what they earned, cheaters and broken submissions get nothing they did not earn, a
 submission after the due date (nbgrader's timestamp.txt) scores zero and says why, every problem is
-named, and the batch always finishes."""
+named, and the batch always finishes. The class is graded in one run with the attacks of
+test_adversarial_batch.py (the `class_batch` fixture of conftest.py)."""
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -80,19 +78,9 @@ for p in glob.glob('../../*/*/*.ipynb') + glob.glob('../../../gradebook.db'):
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    root = tmp_path_factory.mktemp("subs")
-    work = tmp_path_factory.mktemp("work")
-    build_batch(root)
-    env = dict(os.environ, COURSE_WORK_DIR=str(work))
-    proc = subprocess.run([sys.executable, "-m", "grader", "autograde", str(root), "--due", DUE], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=1800)
-    grades = {}
-    with open(work / "grades.csv") as fh:
-        for row in csv.DictReader(fh):
-            grades[row["student_id"]] = float(row["raw_score"])
-    reports = {p.stem: json.loads(p.read_text()) for p in (work / "reports" / S.A).glob("*.json")}
-    return proc, work, grades, reports
+def batch(class_batch):
+    """The class graded once with the attacks of test_adversarial_batch.py (conftest.py's class_batch)."""
+    return class_batch.proc, class_batch.work, class_batch.grades, class_batch.reports
 
 
 def part_scores(report):
