@@ -157,3 +157,16 @@ def class_batch(tmp_path_factory):
         grades = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(fh)}
     reports = {p.stem: json.loads(p.read_text()) for p in (work / "reports" / S.A).glob("*.json")}
     return types.SimpleNamespace(proc=proc, work=work, grades=grades, reports=reports, connections=connections)
+
+
+@pytest.fixture(scope="session")
+def check_work(tmp_path_factory):
+    """COURSE_WORK_DIR for the tests' `python -m grader check` runs, one for all test processes: check
+    keeps there the gradebook nbgrader's release made for an assignment (check-cache, written atomically)
+    and copies it for the next check of that assignment instead of releasing again."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent          # the run's folder, above each worker's own
+    path = root / "check-work"
+    path.mkdir(exist_ok=True)
+    return path

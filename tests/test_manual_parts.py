@@ -26,7 +26,7 @@ def test_written_answers_are_released_empty_and_are_not_autograded_parts():
 
 
 @pytest.mark.slow
-def test_check_lists_written_answers_to_grade_by_hand_never_failed(tmp_path):
+def test_check_lists_written_answers_to_grade_by_hand_never_failed(tmp_path, check_work):
     solution = course.read_notebook(course.source_notebook(A))
     answers = {course.nbgrader_meta(c).get("grade_id"): c.source for c in solution.cells}
     release = course.read_notebook(course.NOTEBOOKS / A / course.source_notebook(A).name)
@@ -37,7 +37,7 @@ def test_check_lists_written_answers_to_grade_by_hand_never_failed(tmp_path):
     empty = tmp_path / "empty" / course.source_notebook(A).name
     empty.parent.mkdir()
     nbformat.write(release, str(empty))
-    env = dict(os.environ, COURSE_WORK_DIR=str(tmp_path / "work"))
+    env = dict(os.environ, COURSE_WORK_DIR=str(check_work))
     proc = subprocess.run([sys.executable, "-m", "grader", "check", str(course.source_notebook(A)), str(empty)],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     out = proc.stdout

@@ -103,11 +103,11 @@ def test_check_finds_the_assignment_of_a_renamed_notebook(tmp_path):
 
 
 @pytest.mark.slow
-def test_check_grades_a_renamed_notebook_and_says_it_was_renamed(tmp_path):
+def test_check_grades_a_renamed_notebook_and_says_it_was_renamed(tmp_path, check_work):
     path = tmp_path / "initialization-Copy1.ipynb"
     shutil.copy(course.source_notebook("04_initialization"), path)
     proc = subprocess.run([sys.executable, "-m", "grader", "check", str(path)], cwd=REPO, capture_output=True,
-                          text=True, timeout=900, env=dict(os.environ, COURSE_WORK_DIR=str(tmp_path / "work")))
+                          text=True, timeout=900, env=dict(os.environ, COURSE_WORK_DIR=str(check_work)))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "renamed: initialization-Copy1.ipynb is not the course's name" in proc.stdout
     assert "(assignment 04_initialization," in proc.stdout
