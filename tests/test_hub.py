@@ -275,7 +275,8 @@ def hub():
         proc = subprocess.Popen([sys.executable, "-m", "grader", "hub", "start", *common], cwd=copy,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
-        for _ in range(600):
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"{url}/hub/health", timeout=2)
                 break
