@@ -153,6 +153,8 @@ def class_batch(tmp_path_factory):
         proc = subprocess.run([sys.executable, "-m", "grader", "autograde", str(root), "--due", DUE,
                                "--cell-timeout", "20", "--workers", "2"], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=2400)
+    assert (work / "grades.csv").is_file(), f"autograde wrote no grades (exit {proc.returncode}):\n" + \
+        proc.stdout[-3000:] + proc.stderr[-3000:]
     with open(work / "grades.csv") as fh:
         grades = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(fh)}
     reports = {p.stem: json.loads(p.read_text()) for p in (work / "reports" / S.A).glob("*.json")}
