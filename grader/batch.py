@@ -170,11 +170,62 @@ def preflight_task(assignment: str, work: str, extra: tuple = (), timeout: float
 VERIFY_PRIORITY = 100  # a reference to verify runs before every grading task still waiting
 
 
+class _StudentQueue:
+    """The local pool's queue of (rank, seq, fn, args): the lowest rank first, then, among the tasks of that
+    rank, one of the student whose notebook this worker graded last, else one of a student no other
+    worker is grading, else the oldest. A student's notebooks then go to one grading process, whose fork
+    server starts all their kernels (grader/forkserver.py), rather than to every worker, each starting a
+    fork server for that student. A task's student is its first argument (a reference to verify is
+    named by its assignment, and has a rank of its own)."""
+
+    def __init__(self):
+        self._items = []  # sorted by (rank, seq)
+        self._busy = {}   # worker -> the student of the task it is on
+        self._cond = threading.Condition()
+
+    def put(self, item):
+        import bisect
+        with self._cond:
+            bisect.insort(self._items, item, key=lambda i: (i[0], i[1]))
+            self._cond.notify()
+
+    def get(self, worker):
+        """The next task for `worker` (waits for one)."""
+        with self._cond:
+            self._busy.pop(worker, None)
+            while not self._items:
+                self._cond.wait()
+            last = getattr(threading.current_thread(), "course_student", None)
+            others = set(self._busy.values())
+            rank = self._items[0][0]
+            same = (i for i in self._items if i[0] == rank)
+            pick = next((i for i in same if i[3] and i[3][0] == last), None) if last is not None else None
+            if pick is None:
+                pick = next((i for i in self._items if i[0] == rank and i[3] and i[3][0] not in others),
+                            self._items[0])
+            self._items.remove(pick)
+            if pick[3]:
+                self._busy[worker] = threading.current_thread().course_student = pick[3][0]
+            return pick
+
+    def empty(self):
+        with self._cond:
+            return not self._items
+
+    def get_nowait(self):
+        import queue
+        with self._cond:
+            if not self._items:
+                raise queue.Empty
+            return self._items.pop(0)
+
+
 class Pool:
     """Where tasks run: local threads, each driving its own long-lived grading process, or a Dask
     cluster. Tasks wait in a priority queue (`priority=` on Dask), so a reference to verify, submitted
     while the class is being graded, runs next on the same processes (whose nbgrader, torch and
-    reference solutions are already loaded) instead of after the whole class.
+    reference solutions are already loaded) instead of after the whole class. Locally, a worker keeps
+    to one student's notebooks while it can (`_StudentQueue`).
 
     warm=(work, extra): each local thread starts its grading process at once (nbgrader and torch then
     load while the release runs) rather than on its first task."""
@@ -197,7 +248,7 @@ class Pool:
             self._client = Client(self.scheduler, timeout="30s")
             self._completed = dask_completed(loop=self._client.loop)
         else:
-            self._queue, self._done = queue.PriorityQueue(), queue.Queue()
+            self._queue, self._done = _StudentQueue(), queue.Queue()
             self._threads = [threading.Thread(target=self._serve, name=f"grading-{i}", daemon=True)
                              for i in range(self.workers)]
             for thread in self._threads:
@@ -229,7 +280,7 @@ class Pool:
                 pass
         handled = threading.Event()
         while True:
-            _, _, fn, args = self._queue.get()
+            _, _, fn, args = self._queue.get(threading.current_thread().name)
             if fn is self._STOP:
                 return
             handled.clear()
