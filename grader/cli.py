@@ -30,13 +30,24 @@ def _print_table(rows, headers):
 
 # -- release ------------------------------------------------------------------------------------
 def release(assignments=None, into: Path | None = None, work: Path | None = None) -> list[Path]:
-    """Regenerate the student release from solutions/ with nbgrader generate_assignment."""
+    """Regenerate the student release from solutions/ with nbgrader's generate_assignment (its API with
+    the course config, in this process: one nbgrader start for all the assignments, not one each)."""
+    from nbgrader.utils import temp_attrs
+
+    from .worker import make_api
+    # nbgrader runs `alembic` from PATH when it creates a gradebook: this Python's, as nbgrader_run's
+    # child processes get it
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    api = make_api([], work=work)
     out = []
     for a in assignments or course.assignments():
-        args = ["generate_assignment", a, "--force"]
-        if into is not None:
-            args.append(f"--CourseDirectory.release_directory={into}")
-        nbgrader(*args, work=work)
+        with temp_attrs(api.coursedir, release_directory=str(into or api.coursedir.release_directory)):
+            result = api.generate_assignment(a, force=True, create=True)
+        if not result.get("success"):
+            raise NbgraderFailed(f"generate_assignment {a}", types.SimpleNamespace(
+                stdout=result.get("log", ""), stderr=result.get("error", ""), returncode=1))
         out.append((into or course.NOTEBOOKS) / a / course.source_notebook(a).name)
     return out
 
