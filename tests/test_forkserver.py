@@ -13,6 +13,7 @@ from grader import course, forkserver, grading
 from grader.bwrap import BubblewrapSandbox
 from grader.kernel import CallTimeout, KernelDied, KernelSession
 from grader.sandbox import Limits
+from test_kernel import isolation_probe
 
 pytestmark = pytest.mark.skipif(bool(BubblewrapSandbox.unavailable_reason()),
                                 reason=f"bubblewrap unavailable: {BubblewrapSandbox.unavailable_reason()}")
@@ -92,29 +93,12 @@ def test_a_forked_kernel_starts_as_a_plain_kernel_with_its_own_random_state(stud
 
 def test_the_sandbox_of_a_fork_server_shows_one_student_and_nothing_of_the_course(student, server):
     with KernelSession(student / A, server.sandbox, forkserver=server) as ks:
-        text = run(ks, f"""
-            import os, socket
-            for p in {[str(course.SOLUTIONS), str(course.CHECKS), str(course.CONFIG), str(course.WORK),
-                       str(student.parent / "bob"), str(student)]!r}:
-                print(p, os.path.exists(p))
-            print("home:", sorted(os.listdir("/home/student")), sorted(os.listdir("/home")))
-            try:
-                socket.create_connection(("127.0.0.1", 22), timeout=2)
-                print("network: open")
-            except OSError:
-                print("network: blocked")
-            try:
-                open({str(course.REPO / 'data' / 'planted.txt')!r}, "w")
-                print("data: writable")
-            except OSError:
-                print("data: read-only")
-            open("mine.txt", "w").write("ok")
-            import coursekit
-            print("data:", coursekit.load_dataset("iris")[0].shape)
-        """)
+        text = run(ks, isolation_probe([student.parent / "bob", student]))
+        text += run(ks, 'print("home:", sorted(os.listdir("/home/student")), sorted(os.listdir("/home")))')
     assert "True" not in text, text
     assert f"home: {sorted([A, B])} ['student']" in text
     assert "network: blocked" in text and "data: read-only" in text and "data: (150, 4)" in text
+    assert f"cwd: /home/student/{A}" in text
     assert (student / A / "mine.txt").read_text() == "ok"
     assert not (course.REPO / "data" / "planted.txt").exists()
 

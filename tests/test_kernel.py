@@ -26,6 +26,33 @@ def run(ks, code):
     return "".join(o.get("text", "") for o in outputs), outputs
 
 
+def isolation_probe(others=()):
+    """Code for a kernel that prints whether it sees the course's private folders (and `others`), whether
+    it reaches the network, whether the data folder is writable, its folder, and the data through
+    coursekit; it writes mine.txt in its folder. (Also used by tests/test_forkserver.py.)"""
+    hidden = [str(course.SOLUTIONS), str(course.CHECKS), str(course.CONFIG), str(course.WORK), *map(str, others)]
+    return f"""
+        import os, socket
+        for p in {hidden!r}:
+            print(p, os.path.exists(p))
+        try:
+            socket.create_connection(("127.0.0.1", 22), timeout=2)
+            print("network: open")
+        except OSError:
+            print("network: blocked")
+        try:
+            open({str(course.REPO / 'data' / 'planted.txt')!r}, "w")
+            print("data: writable")
+        except OSError:
+            print("data: read-only")
+        open("mine.txt", "w").write("ok")
+        print("cwd:", os.getcwd())
+        import coursekit
+        X, y, _ = coursekit.load_dataset("iris")
+        print("data:", X.shape)
+    """
+
+
 def test_values_come_back_as_fresh_plain_data(tmp_path):
     with session(tmp_path) as ks:
         run(ks, """
@@ -129,26 +156,7 @@ def test_nothing_in_the_environment_says_grading(tmp_path, monkeypatch):
 def test_the_sandbox_hides_the_course_and_the_network(tmp_path):
     other = course.WORK / "autograded"
     with session(tmp_path, BubblewrapSandbox()) as ks:
-        text, _ = run(ks, f"""
-            import os, socket
-            for p in {[str(course.SOLUTIONS), str(course.CHECKS), str(course.CONFIG), str(course.WORK), str(other)]!r}:
-                print(p, os.path.exists(p))
-            try:
-                socket.create_connection(("127.0.0.1", 22), timeout=2)
-                print("network: open")
-            except OSError:
-                print("network: blocked")
-            try:
-                open({str(course.REPO / 'data' / 'planted.txt')!r}, "w")
-                print("data: writable")
-            except OSError:
-                print("data: read-only")
-            open("mine.txt", "w").write("ok")
-            print("cwd:", os.getcwd())
-            import coursekit
-            X, y, _ = coursekit.load_dataset("iris")
-            print("data:", X.shape)
-        """)
+        text, _ = run(ks, isolation_probe([other]))
     assert "True" not in text, text
     assert "network: blocked" in text and "data: read-only" in text and "data: (150, 4)" in text
     assert "cwd: /home/student/submission" in text
