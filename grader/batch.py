@@ -180,7 +180,8 @@ class _StudentQueue:
 
     def __init__(self):
         self._items = []  # sorted by (rank, seq)
-        self._busy = {}   # worker -> the student of the task it is on
+        self._last = {}   # worker -> the student of the task it took last
+        self._busy = set()  # the workers on a task
         self._cond = threading.Condition()
 
     def put(self, item):
@@ -191,21 +192,20 @@ class _StudentQueue:
 
     def get(self, worker):
         """The next task for `worker` (waits for one)."""
+        def student(item):
+            return item[3][0] if item[3] else None
         with self._cond:
-            self._busy.pop(worker, None)
+            self._busy.discard(worker)
             while not self._items:
                 self._cond.wait()
-            last = getattr(threading.current_thread(), "course_student", None)
-            others = set(self._busy.values())
             rank = self._items[0][0]
-            same = (i for i in self._items if i[0] == rank)
-            pick = next((i for i in same if i[3] and i[3][0] == last), None) if last is not None else None
-            if pick is None:
-                pick = next((i for i in self._items if i[0] == rank and i[3] and i[3][0] not in others),
-                            self._items[0])
+            candidates = [i for i in self._items if i[0] == rank]
+            others = {self._last.get(w) for w in self._busy}
+            pick = next((i for i in candidates if student(i) == self._last.get(worker)), None) \
+                or next((i for i in candidates if student(i) not in others), candidates[0])
             self._items.remove(pick)
-            if pick[3]:
-                self._busy[worker] = threading.current_thread().course_student = pick[3][0]
+            self._last[worker] = student(pick)
+            self._busy.add(worker)
             return pick
 
     def empty(self):

@@ -34,12 +34,11 @@ def release(assignments=None, into: Path | None = None, work: Path | None = None
     the course config, in this process: one nbgrader start for all the assignments, not one each)."""
     from nbgrader.utils import temp_attrs
 
+    from .nbgrader_run import with_python_bin
     from .worker import make_api
-    # nbgrader runs `alembic` from PATH when it creates a gradebook: this Python's, as nbgrader_run's
-    # child processes get it
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    # nbgrader runs `alembic` from PATH when it creates a gradebook: this Python's, as for its child processes
+    if str(Path(sys.executable).parent) not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = with_python_bin(os.environ.get("PATH", ""))
     api = make_api([], work=work)
     out = []
     for a in assignments or course.assignments():

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -160,12 +159,11 @@ class ForkServer:
             raise ForkServerError(f"the fork server answered {line[:200]!r}") from err
         pid = self._find(inner)
         stat = _stat(pid) if pid is not None else None
-        start = _alive_since(pid) if pid is not None else None
-        if start is None:
+        if stat is None or stat[0] in ("Z", "X"):
             raise ForkServerError(f"the kernel the fork server started (pid {inner} in the sandbox) is not running")
         if self._server is None:
             self._server = stat[1]  # the first kernel's parent: the fork server, as this machine sees it
-        return ForkedKernel(pid, start)
+        return ForkedKernel(pid, stat[2])
 
     def _descendants(self):
         """{pid: parent pid} of every process under the sandbox's bubblewrap, as this machine sees them."""
@@ -205,12 +203,7 @@ class ForkServer:
     def _find(self, inner: int):
         """The pid, as this machine sees it, of the sandbox's process that is `inner` in the sandbox:
         looked for only among the fork server's own descendants."""
-        children = {}
-        for pid, parent in self._descendants().items():
-            children.setdefault(parent, []).append(pid)
-        todo = list(children.get(self.proc.pid, []))
-        while todo:
-            pid = todo.pop()
+        for pid in self._descendants():
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("NSpid:"):
@@ -219,7 +212,6 @@ class ForkServer:
                             return pid
             except OSError:
                 continue
-            todo += children.get(pid, [])
         return None
 
     def kernel_manager(self, workdir) -> KernelManager:
@@ -268,5 +260,5 @@ class ForkServer:
         self._cleanup()
 
     def _cleanup(self):
+        # (the sandbox's cleanup of a kernel: its scratch home and its pids group)
         self.sandbox.cleanup(types.SimpleNamespace(course_home=self.home, course_cgroup=self.cgroup))
-        shutil.rmtree(self.home, ignore_errors=True)

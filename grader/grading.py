@@ -224,7 +224,7 @@ def prestart_kernel(workdir, sandbox, forkserver=False):
     (grader/forkserver.py), started now unless this process already runs it: a student's later
     notebooks then skip the imports every notebook begins with. The fork server of the previous
     student is closed; `close_forkserver` closes the last one."""
-    server = _forkserver_for(workdir, sandbox) if forkserver else None
+    server = _forkserver_for(Path(workdir).resolve().parent, sandbox) if forkserver else None
     session = KernelSession(workdir, sandbox, forkserver=server)
     try:
         session.launch()
@@ -243,13 +243,12 @@ def prestart_kernel(workdir, sandbox, forkserver=False):
 _forkservers: list = []  # at most one: the fork server of the student graded last in this process
 
 
-def _forkserver_for(workdir, sandbox):
-    """The fork server for the student folder holding `workdir` (started if need be), or None where
-    the sandbox has none or it cannot start."""
+def _forkserver_for(root, sandbox):
+    """The fork server for the student folder `root` (started if need be), or None where the sandbox
+    has none or it cannot start."""
     from .forkserver import ForkServer, ForkServerError
     if not ForkServer.supports(sandbox):
         return None
-    root = Path(workdir).resolve().parent
     if _forkservers and _forkservers[0].serves(sandbox, root):
         return _forkservers[0]
     close_forkserver()
@@ -265,7 +264,7 @@ def start_forkserver(root, sandbox):
     run while this process waits for something else (its first notebook's release); True if it runs."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    return _forkserver_for(root / "-", sandbox) is not None
+    return _forkserver_for(root, sandbox) is not None
 
 
 def close_forkserver():

@@ -14,9 +14,14 @@ from pathlib import Path
 from . import course
 
 
+def with_python_bin(path: str) -> str:
+    """PATH with this Python's bin/ first (where nbgrader finds `alembic`)."""
+    return os.pathsep.join([str(Path(sys.executable).parent), path])
+
+
 def env_for(work: Path | None = None) -> dict:
     env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PATH"] = with_python_bin(env.get("PATH", ""))
     env["PYTHONPATH"] = os.pathsep.join([str(course.REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     if work is not None:
         env["COURSE_WORK_DIR"] = str(work)
